@@ -1,0 +1,34 @@
+#!/bin/sh
+# run.sh BUILD_DIR - run every test binary in BUILD_DIR/tests, then print one
+# line "N passed, M failed" and exit non-zero on any failure.
+# A binary that dies without cmocka's summary counts as one failure.
+B=${1:-build/asan}
+export CG_BIN="$(pwd)/$B/cgunicorn-top"
+export CG_ROOT="$(pwd)"
+# Python's own allocations are not ours to report; ASan still catches
+# overflows and use-after-free everywhere.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+passed=0 failed=0
+logdir="$B/test-logs"
+mkdir -p "$logdir"
+for t in "$B"/tests/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  out="$logdir/$name.log"
+  "$t" >"$out" 2>&1
+  rc=$?
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+  p=${p:-0} f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)) failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then
+    echo "FAIL $name ($p passed, $f failed) - log: $out"
+    grep -E '^\[  (FAILED|ERROR) |^\[  ERROR|error:|Assertion|ERROR: AddressSanitizer|runtime error' "$out" | head -n 20
+  else
+    echo "ok   $name ($p passed)"
+  fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

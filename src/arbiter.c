@@ -1,0 +1,556 @@
+/* arbiter.c - the master: pre-fork workers, keep their number, handle
+ * signals the way gunicorn's Arbiter does. */
+#include "cgunicorn/arbiter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgunicorn/cgunicorn.h"
+#include "cgunicorn/log.h"
+#include "proctitle.h"
+#include "py_embed.h"
+#include "sock.h"
+#include "worker.h"
+
+#define MAX_LISTENERS 64
+
+typedef struct {
+    pid_t pid;
+    unsigned age;        /* spawn order: the oldest are stopped first */
+    unsigned generation; /* bumped on HUP: older generations are retired */
+    bool stopping;       /* sent TERM/QUIT/KILL already */
+} worker_slot;
+
+typedef enum { RUNNING, STOPPING, STOPPED } arbiter_state;
+
+struct cg_arbiter {
+    cg_config_t *cfg;
+    char *app_uri;
+    char *proc_name;
+    cg_config_reload_fn reload_fn;
+    void *reload_ctx;
+    cg_listener listeners[MAX_LISTENERS];
+    size_t nlisteners;
+    worker_slot *workers;
+    size_t nworkers, capworkers;
+    int target;
+    unsigned next_age;
+    unsigned generation;
+    pid_t pid;
+    arbiter_state state;
+    bool quick;
+    struct timespec deadline;
+    int exit_code;
+    const char *reason;
+};
+
+static int sigpipe_fds[2] = {-1, -1};
+
+static const int handled_signals[] = {SIGHUP,  SIGQUIT, SIGINT,  SIGTERM,  SIGTTIN,
+                                      SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+
+/* Every master signal only writes its number to the pipe. */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(sigpipe_fds[1], &b, 1) < 0) {
+        /* the pipe is full: the loop is already awake */
+    }
+    errno = saved;
+}
+
+static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGHUP:
+        return "hup";
+    case SIGQUIT:
+        return "quit";
+    case SIGINT:
+        return "int";
+    case SIGTERM:
+        return "term";
+    case SIGTTIN:
+        return "ttin";
+    case SIGTTOU:
+        return "ttou";
+    case SIGUSR1:
+        return "usr1";
+    case SIGUSR2:
+        return "usr2";
+    case SIGWINCH:
+        return "winch";
+    case SIGCHLD:
+        return "chld";
+    }
+    return "?";
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_deadline(cg_arbiter_t *a, double seconds)
+{
+    double t = now_mono() + seconds;
+    a->deadline.tv_sec = (time_t)t;
+    a->deadline.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+}
+
+static bool deadline_passed(const cg_arbiter_t *a)
+{
+    return now_mono() >= (double)a->deadline.tv_sec + (double)a->deadline.tv_nsec / 1e9;
+}
+
+cg_arbiter_t *cg_arbiter_new(cg_config_t *cfg, const char *app_uri, cg_config_reload_fn reload,
+                             void *reload_ctx)
+{
+    cg_arbiter_t *a = calloc(1, sizeof(*a));
+    const char *name;
+
+    if (a == NULL)
+        return NULL;
+    a->cfg = cfg;
+    a->app_uri = strdup(app_uri);
+    name = cg_config_str(cfg, CG_SET_proc_name);
+    if (name == NULL)
+        name = app_uri; /* gunicorn's default_proc_name is the app URI */
+    a->proc_name = strdup(name);
+    a->reload_fn = reload;
+    a->reload_ctx = reload_ctx;
+    a->target = (int)cg_config_int(cfg, CG_SET_workers);
+    a->pid = getpid();
+    for (size_t i = 0; i < MAX_LISTENERS; i++)
+        a->listeners[i].fd = -1;
+    return a;
+}
+
+void cg_arbiter_free(cg_arbiter_t *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->nlisteners; i++)
+        cg_listener_close(&a->listeners[i], false);
+    cg_config_free(a->cfg);
+    free(a->app_uri);
+    free(a->proc_name);
+    free(a->workers);
+    free(a);
+}
+
+int cg_arbiter_fd(const cg_arbiter_t *a)
+{
+    (void)a;
+    return sigpipe_fds[0];
+}
+
+int cg_arbiter_exit_code(const cg_arbiter_t *a)
+{
+    return a->exit_code;
+}
+
+/* Open every --bind address.  0, or -1 (already logged). */
+static int open_listeners(cg_arbiter_t *a)
+{
+    const char *const *binds;
+    size_t n = cg_config_list(a->cfg, CG_SET_bind, &binds);
+    int backlog = (int)cg_config_int(a->cfg, CG_SET_backlog);
+    int um = (int)cg_config_int(a->cfg, CG_SET_umask);
+    char err[256];
+
+    if (n > MAX_LISTENERS)
+        n = MAX_LISTENERS;
+    for (size_t i = 0; i < n; i++) {
+        cg_addr addr;
+        if (cg_addr_parse(binds[i], &addr, err, sizeof(err)) != 0) {
+            cg_log(CG_LOG_ERROR, "%s", err);
+            return -1;
+        }
+        if (cg_listener_open(&a->listeners[i], &addr, backlog, um) != 0)
+            return -1;
+        a->nlisteners = i + 1;
+    }
+    return 0;
+}
+
+static void close_listeners(cg_arbiter_t *a, bool unlink_paths)
+{
+    for (size_t i = 0; i < a->nlisteners; i++)
+        cg_listener_close(&a->listeners[i], unlink_paths);
+    a->nlisteners = 0;
+}
+
+static void log_listening(cg_arbiter_t *a)
+{
+    char urls[4096];
+    cg_listeners_urls(a->listeners, a->nlisteners, urls, sizeof(urls));
+    cg_log(CG_LOG_INFO, "Listening at: %s (%d)", urls, (int)a->pid);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
+        sigaction(handled_signals[i], &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Fork one worker. */
+static void spawn_worker(cg_arbiter_t *a)
+{
+    pid_t pid;
+
+    if (a->nworkers == a->capworkers) {
+        size_t cap = a->capworkers ? a->capworkers * 2 : 8;
+        worker_slot *w = realloc(a->workers, cap * sizeof(*w));
+        if (w == NULL)
+            return;
+        a->workers = w;
+        a->capworkers = cap;
+    }
+    cg_py_before_fork();
+    pid = fork();
+    if (pid < 0) {
+        cg_py_after_fork_parent();
+        cg_log(CG_LOG_ERROR, "fork failed: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        cg_worker_params p = {
+            .cfg = a->cfg,
+            .listeners = a->listeners,
+            .nlisteners = a->nlisteners,
+            .app_uri = a->app_uri,
+            .proc_name = a->proc_name,
+            .master_pid = a->pid,
+        };
+        cg_py_after_fork_child();
+        close(sigpipe_fds[0]);
+        close(sigpipe_fds[1]);
+        cg_worker_main(&p);
+    }
+    cg_py_after_fork_parent();
+    a->workers[a->nworkers++] =
+        (worker_slot){.pid = pid, .age = a->next_age++, .generation = a->generation};
+}
+
+static size_t live_workers(const cg_arbiter_t *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->nworkers; i++)
+        n += !a->workers[i].stopping;
+    return n;
+}
+
+static void signal_worker(worker_slot *w, int sig)
+{
+    if (kill(w->pid, sig) == 0 || errno == ESRCH)
+        w->stopping = true;
+}
+
+/* gunicorn's manage_workers: spawn the missing, stop the oldest extras. */
+static void manage_workers(cg_arbiter_t *a)
+{
+    if (a->state != RUNNING)
+        return;
+    while ((int)live_workers(a) < a->target)
+        spawn_worker(a);
+    while ((int)live_workers(a) > a->target) {
+        worker_slot *oldest = NULL;
+        for (size_t i = 0; i < a->nworkers; i++)
+            if (!a->workers[i].stopping && (!oldest || a->workers[i].age < oldest->age))
+                oldest = &a->workers[i];
+        if (oldest == NULL)
+            break;
+        signal_worker(oldest, SIGTERM);
+    }
+}
+
+/* Stop the arbiter now with the given code and reason. */
+static void halt(cg_arbiter_t *a, int code, const char *reason)
+{
+    if (a->state == RUNNING) {
+        close_listeners(a, true);
+        for (size_t i = 0; i < a->nworkers; i++)
+            signal_worker(&a->workers[i], SIGTERM);
+        set_deadline(a, (double)cg_config_int(a->cfg, CG_SET_graceful_timeout));
+    }
+    a->state = STOPPING;
+    a->exit_code = code;
+    a->reason = reason;
+}
+
+/* Reap every exited child (waitpid WNOHANG loop). */
+static void reap_workers(cg_arbiter_t *a)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        size_t i;
+        for (i = 0; i < a->nworkers; i++)
+            if (a->workers[i].pid == pid)
+                break;
+        if (i == a->nworkers) {
+            cg_log(CG_LOG_DEBUG, "Reaped unknown child (pid:%d)", (int)pid);
+            continue;
+        }
+        a->workers[i] = a->workers[--a->nworkers];
+        if (WIFEXITED(status)) {
+            int code = WEXITSTATUS(status);
+            if (code != 0)
+                cg_log(CG_LOG_ERROR, "Worker (pid:%d) exited with code %d.", (int)pid, code);
+            if (code == CG_EXIT_WORKER_BOOT_ERROR && a->state == RUNNING)
+                halt(a, code, "Worker failed to boot.");
+            else if (code == CG_EXIT_APP_LOAD_ERROR && a->state == RUNNING)
+                halt(a, code, "App failed to load.");
+        } else if (WIFSIGNALED(status)) {
+            int sig = WTERMSIG(status);
+            if (sig == SIGKILL)
+                cg_log(CG_LOG_ERROR, "Worker (pid:%d) was sent SIGKILL! Perhaps out of memory?",
+                       (int)pid);
+            else if (sig == SIGTERM)
+                cg_log(CG_LOG_INFO, "Worker (pid:%d) was sent SIGTERM!", (int)pid);
+            else
+                cg_log(CG_LOG_WARNING, "Worker (pid:%d) was sent %s!", (int)pid,
+                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
+        }
+    }
+}
+
+/* Begin a graceful (TERM) or quick (INT/QUIT) stop. */
+static void begin_stop(cg_arbiter_t *a, bool graceful)
+{
+    if (a->state == STOPPING && !graceful && !a->quick) {
+        /* gunicorn 26: INT/QUIT during a graceful stop turns it quick */
+        cg_log(CG_LOG_INFO, "Quick shutdown requested");
+        a->quick = true;
+        for (size_t i = 0; i < a->nworkers; i++)
+            kill(a->workers[i].pid, SIGQUIT);
+        set_deadline(a, 2.0);
+        return;
+    }
+    if (a->state != RUNNING)
+        return;
+    close_listeners(a, true);
+    a->state = STOPPING;
+    a->quick = !graceful;
+    for (size_t i = 0; i < a->nworkers; i++)
+        signal_worker(&a->workers[i], graceful ? SIGTERM : SIGQUIT);
+    set_deadline(a, (double)cg_config_int(a->cfg, CG_SET_graceful_timeout));
+}
+
+/* HUP: new config, new workers, the old ones stopped gracefully. */
+static void reload(cg_arbiter_t *a)
+{
+    cg_config_t *ncfg;
+    const char *const *ob, *const *nb;
+    size_t on, nn;
+    bool rebind;
+
+    cg_log(CG_LOG_INFO, "Hang up: Master");
+    ncfg = a->reload_fn ? a->reload_fn(a->reload_ctx) : NULL;
+    if (ncfg != NULL) {
+        on = cg_config_list(a->cfg, CG_SET_bind, &ob);
+        nn = cg_config_list(ncfg, CG_SET_bind, &nb);
+        rebind = on != nn;
+        for (size_t i = 0; !rebind && i < nn; i++)
+            rebind = strcmp(ob[i], nb[i]) != 0;
+        cg_config_free(a->cfg);
+        a->cfg = ncfg;
+        a->target = (int)cg_config_int(ncfg, CG_SET_workers);
+        if (rebind) {
+            close_listeners(a, true);
+            if (open_listeners(a) != 0) {
+                halt(a, 1, NULL);
+                return;
+            }
+            log_listening(a);
+        }
+    }
+    cg_log_reopen();
+    a->generation++;
+    for (int i = 0; i < a->target; i++)
+        spawn_worker(a);
+    for (size_t i = 0; i < a->nworkers; i++)
+        if (a->workers[i].generation != a->generation && !a->workers[i].stopping)
+            signal_worker(&a->workers[i], SIGTERM);
+}
+
+static void handle_signal(cg_arbiter_t *a, int sig)
+{
+    if (sig == SIGCHLD) {
+        cg_log(CG_LOG_DEBUG, "Handling signal: chld");
+        reap_workers(a);
+        return;
+    }
+    cg_log(CG_LOG_INFO, "Handling signal: %s", signame(sig));
+    switch (sig) {
+    case SIGHUP:
+        if (a->state == RUNNING)
+            reload(a);
+        break;
+    case SIGTERM:
+        begin_stop(a, true);
+        break;
+    case SIGINT:
+    case SIGQUIT:
+        begin_stop(a, false);
+        break;
+    case SIGTTIN:
+        cg_arbiter_scale(a, +1);
+        break;
+    case SIGTTOU:
+        cg_arbiter_scale(a, -1);
+        break;
+    case SIGUSR1:
+        cg_arbiter_reopen_logs(a);
+        break;
+    case SIGUSR2:
+        cg_log(CG_LOG_WARNING, "USR2 (binary upgrade) is not built yet in cgunicorn; ignored");
+        break;
+    case SIGWINCH:
+        if (cg_config_bool(a->cfg, CG_SET_daemon)) {
+            cg_log(CG_LOG_INFO, "graceful stop of workers");
+            a->target = 0;
+            for (size_t i = 0; i < a->nworkers; i++)
+                signal_worker(&a->workers[i], SIGTERM);
+        } else {
+            cg_log(CG_LOG_DEBUG, "SIGWINCH ignored. Not daemonized");
+        }
+        break;
+    }
+}
+
+int cg_arbiter_start(cg_arbiter_t *a)
+{
+    if (sigpipe_fds[0] < 0) {
+        if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+            cg_log(CG_LOG_ERROR, "pipe: %s", strerror(errno));
+            return 1;
+        }
+    }
+    install_signals();
+    cg_log(CG_LOG_INFO, "Starting " CG_SERVER_NAME " %s", CG_VERSION);
+    if (open_listeners(a) != 0) {
+        close_listeners(a, false);
+        return 1;
+    }
+    log_listening(a);
+    cg_log(CG_LOG_INFO, "Using worker: sync");
+    cg_proctitle_set("cgunicorn: master [%s]", a->proc_name);
+    cg_log(CG_LOG_DEBUG, "Arbiter booted");
+    manage_workers(a);
+    return 0;
+}
+
+bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = sigpipe_fds[0], .events = POLLIN};
+    unsigned char sigs[64];
+    ssize_t n;
+
+    if (a->state == STOPPED)
+        return false;
+    if (poll(&pfd, 1, timeout_ms) > 0) {
+        while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs))) > 0)
+            for (ssize_t i = 0; i < n; i++)
+                handle_signal(a, sigs[i]);
+    }
+    reap_workers(a);
+    if (a->state == RUNNING) {
+        manage_workers(a);
+        return true;
+    }
+    /* stopping: wait for the workers, then kill what is left */
+    if (a->nworkers > 0 && deadline_passed(a)) {
+        for (size_t i = 0; i < a->nworkers; i++)
+            kill(a->workers[i].pid, SIGKILL);
+        while (a->nworkers > 0) {
+            int status;
+            pid_t pid = waitpid(-1, &status, 0);
+            if (pid < 0)
+                break;
+            for (size_t i = 0; i < a->nworkers; i++)
+                if (a->workers[i].pid == pid)
+                    a->workers[i] = a->workers[--a->nworkers];
+        }
+        a->nworkers = 0;
+    }
+    if (a->nworkers > 0)
+        return true;
+    cg_log(a->reason ? CG_LOG_ERROR : CG_LOG_INFO, "Shutting down: Master");
+    if (a->reason)
+        cg_log(CG_LOG_ERROR, "Reason: %s", a->reason);
+    a->state = STOPPED;
+    return false;
+}
+
+int cg_arbiter_run(cg_arbiter_t *a)
+{
+    while (cg_arbiter_step(a, 1000)) {
+    }
+    return a->exit_code;
+}
+
+void cg_arbiter_scale(cg_arbiter_t *a, int delta)
+{
+    int old = a->target;
+
+    if (a->state != RUNNING)
+        return;
+    a->target += delta;
+    if (a->target < 1)
+        a->target = 1;
+    if (a->target != old)
+        cg_log(CG_LOG_DEBUG, "%d workers", a->target);
+    manage_workers(a);
+}
+
+void cg_arbiter_reload(cg_arbiter_t *a)
+{
+    if (a->state == RUNNING)
+        reload(a);
+}
+
+void cg_arbiter_reopen_logs(cg_arbiter_t *a)
+{
+    cg_log_reopen();
+    for (size_t i = 0; i < a->nworkers; i++)
+        kill(a->workers[i].pid, SIGUSR1);
+}
+
+int cg_arbiter_kill_worker(cg_arbiter_t *a, pid_t pid, bool graceful)
+{
+    for (size_t i = 0; i < a->nworkers; i++) {
+        if (a->workers[i].pid == pid) {
+            /* not marked stopping: manage_workers replaces it once reaped */
+            return kill(pid, graceful ? SIGTERM : SIGKILL);
+        }
+    }
+    errno = ESRCH;
+    return -1;
+}
+
+void cg_arbiter_shutdown(cg_arbiter_t *a, bool graceful)
+{
+    begin_stop(a, graceful);
+}

@@ -1,0 +1,48 @@
+/* py_embed.h - the embedded CPython interpreter: start-up, sys.path, fork
+ * hooks, importing the WSGI app.  The rest of the engine stays free of
+ * Python.h and reaches the interpreter only through these calls. */
+#ifndef CG_PY_EMBED_H
+#define CG_PY_EMBED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Start the interpreter (Python's own signal handlers off: the arbiter owns
+ * signals).  argv becomes sys.argv.  Honours PYTHONPATH, PYTHONUNBUFFERED and
+ * VIRTUAL_ENV like a python3 process would.  The calling thread holds the
+ * GIL on return.  Returns 0, or -1 with err filled. */
+int cg_py_init(int argc, char **argv, char *err, size_t errlen);
+
+/* Put chdir first on sys.path, then each comma-separated pythonpath entry
+ * (made absolute) in front of it, as gunicorn does. */
+int cg_py_setup_path(const char *chdir_abs, const char *pythonpath);
+
+/* Set os.environ[key] = value (and the C environment). */
+int cg_py_setenv(const char *key, const char *value);
+
+/* Wrap fork() for the interpreter's locks (PyOS_BeforeFork and friends). */
+void cg_py_before_fork(void);
+void cg_py_after_fork_parent(void);
+void cg_py_after_fork_child(void);
+
+/* Import the WSGI application named by uri (MODULE, MODULE:NAME,
+ * MODULE:factory(args)) the way gunicorn's util.import_app does, and keep
+ * it for the WSGI layer.  Returns 0; CG_EXIT_APP_LOAD_ERROR (4) when the
+ * module imported but the name could not be resolved to a callable (the
+ * message is printed to stderr, as gunicorn does); CG_EXIT_WORKER_BOOT_ERROR
+ * (3) for any other exception (the traceback is logged after log_prefix). */
+int cg_py_load_app(const char *uri, const char *log_prefix);
+
+/* The loaded application (a borrowed PyObject *), or NULL. */
+void *cg_py_app(void);
+
+/* The current Python exception's traceback as text (malloc'd, caller
+ * frees), clearing the exception; NULL when none is set. */
+char *cg_py_format_exception(void);
+
+/* Release the GIL for a thread that is going to block outside Python, and
+ * take it back. */
+void cg_py_release_gil(void);
+void cg_py_acquire_gil(void);
+
+#endif

@@ -1,0 +1,258 @@
+/* worker.c - the sync worker: one connection, one request at a time, as
+ * gunicorn's sync worker (every response closes the connection). */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cgunicorn/cgunicorn.h"
+#include "cgunicorn/log.h"
+#include "http_parser.h"
+#include "proctitle.h"
+#include "py_embed.h"
+#include "wsgi.h"
+
+#define BODY_BUF_SIZE (64 * 1024)
+#define HEAD_BUF_START 8192
+
+static volatile sig_atomic_t stop_graceful; /* TERM */
+static volatile sig_atomic_t stop_quick;    /* INT, QUIT */
+static volatile sig_atomic_t reopen_logs;   /* USR1 */
+static volatile sig_atomic_t in_request;
+
+static void on_signal(int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+        stop_graceful = 1;
+        break;
+    case SIGINT:
+    case SIGQUIT:
+        stop_quick = 1;
+        /* a quick stop does not wait for the request in progress */
+        if (in_request)
+            _exit(0);
+        break;
+    case SIGUSR1:
+        reopen_logs = 1;
+        break;
+    }
+}
+
+/* The worker's own dispositions (gunicorn's Worker.init_signals). */
+static void init_signals(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: poll() must wake up */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGTTIN, &sa, NULL);
+    sigaction(SIGTTOU, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Fill c->remote_addr/port from the peer address. */
+static void describe_peer(cg_wsgi_conn *c, const struct sockaddr_storage *ss)
+{
+    c->remote_addr[0] = '\0';
+    c->remote_port = -1;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, c->remote_addr, sizeof(c->remote_addr));
+        c->remote_port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, c->remote_addr, sizeof(c->remote_addr));
+        c->remote_port = ntohs(in6->sin6_port);
+    }
+}
+
+typedef struct {
+    cg_http_limits lim;
+    cg_http_header *hdrs;
+    size_t max_hdrs;
+    char *buf;
+    size_t cap, max_cap;
+    char *body_buf;
+    int io_timeout_s;
+} worker_state;
+
+/* Read and parse one request head on fd, then serve it. */
+static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
+                             const struct sockaddr_storage *peer)
+{
+    cg_wsgi_conn c;
+    cg_http_request req;
+    cg_http_error err;
+    ssize_t head = CG_HTTP_INCOMPLETE;
+    struct timeval tv = {.tv_sec = ws->io_timeout_s};
+
+    memset(&c, 0, sizeof(c));
+    c.fd = fd;
+    c.listener = l;
+    c.buf = ws->buf;
+    c.body_buf = ws->body_buf;
+    c.body_cap = BODY_BUF_SIZE;
+    c.req = &req;
+    describe_peer(&c, peer);
+    if (ws->io_timeout_s > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+    for (;;) {
+        if (c.len == ws->cap) {
+            /* grow toward the largest head the limits allow */
+            size_t ncap = ws->cap * 2 > ws->max_cap ? ws->max_cap : ws->cap * 2;
+            char *nb = ncap > ws->cap ? realloc(ws->buf, ncap) : NULL;
+            if (nb == NULL)
+                break;
+            ws->buf = c.buf = nb;
+            ws->cap = ncap;
+        }
+        ssize_t n = recv(fd, c.buf + c.len, ws->cap - c.len, 0);
+        if (n < 0 && errno == EINTR) {
+            if (stop_quick)
+                return;
+            continue;
+        }
+        if (n <= 0)
+            return; /* closed, reset or timed out before a whole head */
+        c.len += (size_t)n;
+        head = cg_http_parse_request(c.buf, c.len, &ws->lim, &req, ws->hdrs, ws->max_hdrs, &err);
+        if (head != CG_HTTP_INCOMPLETE)
+            break;
+    }
+    if (head == CG_HTTP_INCOMPLETE) {
+        cg_http_error e = {.status = 431, .reason = "Request Header Fields Too Large"};
+        snprintf(e.msg, sizeof(e.msg), "Error parsing headers: 'max buffer headers'");
+        cg_wsgi_reject(&c, &e);
+        return;
+    }
+    if (head < 0) {
+        cg_wsgi_reject(&c, &err);
+        return;
+    }
+    c.head_len = (size_t)head;
+    c.keep_alive_allowed = false; /* the sync worker closes after each response */
+    in_request = 1;
+    cg_wsgi_handle(&c);
+    in_request = 0;
+}
+
+void cg_worker_main(const cg_worker_params *p)
+{
+    worker_state ws;
+    struct pollfd pfds[64];
+    size_t n = p->nlisteners < 64 ? p->nlisteners : 64;
+    char err[512];
+    int rc;
+
+    init_signals();
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    if (getppid() != p->master_pid)
+        _exit(0); /* the master died before we could ask to be told */
+    cg_proctitle_set("cgunicorn: worker [%s]", p->proc_name);
+    cg_log(CG_LOG_INFO, "Booting worker with pid: %d", (int)getpid());
+
+    rc = cg_py_load_app(p->app_uri, "Exception in worker process");
+    if (rc == 0 && cg_wsgi_setup(p->cfg, err, sizeof(err)) != 0) {
+        cg_log(CG_LOG_ERROR, "%s", err);
+        rc = CG_EXIT_WORKER_BOOT_ERROR;
+    }
+    if (rc != 0) {
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+
+    memset(&ws, 0, sizeof(ws));
+    cg_http_limits_from_settings(&ws.lim, cg_config_int(p->cfg, CG_SET_limit_request_line),
+                                 cg_config_int(p->cfg, CG_SET_limit_request_fields),
+                                 cg_config_int(p->cfg, CG_SET_limit_request_field_size));
+    ws.lim.permit_obsolete_folding = cg_config_bool(p->cfg, CG_SET_permit_obsolete_folding);
+    ws.lim.strip_header_spaces = cg_config_bool(p->cfg, CG_SET_strip_header_spaces);
+    ws.lim.permit_unconventional_method =
+        cg_config_bool(p->cfg, CG_SET_permit_unconventional_http_method);
+    ws.lim.permit_unconventional_version =
+        cg_config_bool(p->cfg, CG_SET_permit_unconventional_http_version);
+    ws.lim.casefold_method = cg_config_bool(p->cfg, CG_SET_casefold_http_method);
+    {
+        const char *hm = cg_config_str(p->cfg, CG_SET_header_map);
+        ws.lim.header_map = hm && strcmp(hm, "refuse") == 0 ? 1 : hm && strcmp(hm, "dangerous") == 0 ? 2 : 0;
+    }
+    ws.max_hdrs = ws.lim.max_fields + 1;
+    ws.hdrs = calloc(ws.max_hdrs, sizeof(cg_http_header));
+    ws.max_cap = (ws.lim.max_line ? ws.lim.max_line : 8190) + 2 +
+                 ws.lim.max_fields * (ws.lim.max_field_size + 2) + 4 + BODY_BUF_SIZE;
+    ws.cap = HEAD_BUF_START;
+    ws.buf = malloc(ws.cap);
+    ws.body_buf = malloc(BODY_BUF_SIZE);
+    ws.io_timeout_s = (int)cg_config_int(p->cfg, CG_SET_timeout);
+    if (ws.hdrs == NULL || ws.buf == NULL || ws.body_buf == NULL) {
+        cg_log(CG_LOG_ERROR, "Exception in worker process\nMemoryError");
+        _exit(CG_EXIT_WORKER_BOOT_ERROR);
+    }
+    for (size_t i = 0; i < n; i++) {
+        pfds[i].fd = p->listeners[i].fd;
+        pfds[i].events = POLLIN;
+    }
+    cg_py_release_gil();
+
+    while (!stop_graceful && !stop_quick) {
+        bool served = false;
+
+        if (reopen_logs) {
+            reopen_logs = 0;
+            cg_log_reopen();
+        }
+        if (getppid() != p->master_pid) {
+            cg_log(CG_LOG_INFO, "Parent changed, shutting down: <Worker %d>", (int)getpid());
+            break;
+        }
+        /* accept first: under load a connection is usually waiting */
+        for (size_t i = 0; i < n && !stop_graceful && !stop_quick; i++) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            int fd = accept4(pfds[i].fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+            if (fd < 0)
+                continue;
+            if (sl == 0 || ss.ss_family == AF_UNIX)
+                ss.ss_family = AF_UNIX;
+            serve_connection(&ws, &p->listeners[i], fd, &ss);
+            close(fd);
+            served = true;
+        }
+        if (!served)
+            poll(pfds, n, 1000);
+    }
+    cg_log(CG_LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());
+    fflush(stdout);
+    fflush(stderr);
+    _exit(0);
+}

@@ -1,0 +1,25 @@
+/* worker.h - a worker process: boot (import the app), then serve. */
+#ifndef CG_WORKER_H
+#define CG_WORKER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cgunicorn/config.h"
+#include "sock.h"
+
+typedef struct {
+    const cg_config_t *cfg;
+    const cg_listener *listeners;
+    size_t nlisteners;
+    const char *app_uri;
+    const char *proc_name; /* for the process title */
+    pid_t master_pid;
+} cg_worker_params;
+
+/* Body of a freshly forked worker (signals already reset by the caller).
+ * Never returns: exits 0 after a graceful stop, CG_EXIT_WORKER_BOOT_ERROR or
+ * CG_EXIT_APP_LOAD_ERROR when the app cannot be loaded. */
+void cg_worker_main(const cg_worker_params *p) __attribute__((noreturn));
+
+#endif

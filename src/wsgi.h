@@ -1,0 +1,47 @@
+/* wsgi.h - PEP 3333 for one parsed request: environ, start_response,
+ * wsgi.input, the response iterable, and the response on the wire.
+ * The worker (C only) calls in here with the GIL released. */
+#ifndef CG_WSGI_H
+#define CG_WSGI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cgunicorn/config.h"
+#include "http_body.h"
+#include "http_parser.h"
+#include "sock.h"
+
+/* One connection with one parsed request head. */
+typedef struct {
+    int fd;
+    const cg_listener *listener;
+    char remote_addr[64]; /* "" for unix sockets, as gunicorn */
+    int remote_port;      /* -1 when there is none */
+    char *buf;            /* bytes read so far (head first) */
+    size_t len;
+    size_t head_len;      /* bytes of the request head in buf */
+    cg_http_request *req;
+    cg_body body;         /* set up by cg_wsgi_handle */
+    char *body_buf;       /* worker-owned scratch for the body reader */
+    size_t body_cap;
+    bool keep_alive_allowed; /* the worker's policy (false for sync) */
+    bool close;           /* out: close the connection after this request */
+    long long requests;   /* out: incremented per request handled */
+} cg_wsgi_conn;
+
+/* Build the per-worker WSGI state (constant environ entries, types).  Needs
+ * the GIL; call once in each worker after the app is loaded. */
+int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen);
+
+/* Serve the request in c: call the app, write the response, log access.
+ * Called without the GIL; returns without it.  Never fails the worker:
+ * app exceptions become a 500 (or a closed connection once headers went
+ * out).  Sets c->close when the connection cannot be reused. */
+void cg_wsgi_handle(cg_wsgi_conn *c);
+
+/* Write an error page for a request that could not be parsed and log
+ * "Invalid request from ip=..." (no app call, no GIL needed). */
+void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err);
+
+#endif

@@ -1,0 +1,353 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SERVERS 64
+static srv_t *running[MAX_SERVERS];
+static int log_seq;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void kill_all(void)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (running[i]) {
+            kill(-running[i]->pid, SIGKILL);
+            kill(running[i]->pid, SIGKILL);
+        }
+}
+
+const char *h_path(char *buf, size_t cap, const char *rel)
+{
+    const char *root = getenv("CG_ROOT");
+    snprintf(buf, cap, "%s/%s", root ? root : ".", rel);
+    return buf;
+}
+
+int h_free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static const char *binary(void)
+{
+    const char *b = getenv("CG_BIN");
+    return b ? b : "build/asan/cgunicorn-top";
+}
+
+/* Fork and exec the binary with argv ({port} expanded) in cwd. */
+static pid_t spawn(const char *cwd, const char *const *argv, int port, const char *logpath,
+                   const char *name)
+{
+    char *args[128];
+    char portbuf[16], appsdir[512];
+    int n = 0;
+
+    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    args[n++] = (char *)name;
+    for (int i = 0; argv[i] && n < 126; i++) {
+        const char *p = strstr(argv[i], "{port}");
+        if (p) {
+            char *s = malloc(strlen(argv[i]) + 16);
+            sprintf(s, "%.*s%s%s", (int)(p - argv[i]), argv[i], portbuf, p + 6);
+            args[n++] = s;
+        } else {
+            args[n++] = (char *)argv[i];
+        }
+    }
+    args[n] = NULL;
+    if (cwd == NULL)
+        cwd = h_path(appsdir, sizeof(appsdir), "tests/integration/apps");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+        setpgid(0, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        if (chdir(cwd) != 0)
+            _exit(126);
+        /* argv[0] decides the mode: the symlink name "cgunicorn" is headless */
+        char bin[1024];
+        snprintf(bin, sizeof(bin), "%s", binary());
+        char *slash = strrchr(bin, '/');
+        if (strcmp(name, "cgunicorn") == 0 && slash) {
+            snprintf(slash + 1, sizeof(bin) - (size_t)(slash + 1 - bin), "cgunicorn");
+        }
+        execv(bin, args);
+        _exit(127);
+    }
+    return pid;
+}
+
+srv_t *h_start(const char *cwd, const char *const *argv)
+{
+    srv_t *s = calloc(1, sizeof(*s));
+    static bool registered;
+
+    if (!registered) {
+        atexit(kill_all);
+        registered = true;
+    }
+    s->port = h_free_port();
+    snprintf(s->log, sizeof(s->log), "/tmp/cg-test-%d-%d.log", (int)getpid(), log_seq++);
+    s->pid = spawn(cwd, argv, s->port, s->log, "cgunicorn");
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (!running[i]) {
+            running[i] = s;
+            break;
+        }
+    return s;
+}
+
+static bool port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+srv_t *h_start_ready(const char *cwd, const char *const *argv, int timeout_ms)
+{
+    srv_t *s = h_start(cwd, argv);
+    long long end = now_ms() + timeout_ms;
+
+    while (now_ms() < end) {
+        if (port_open(s->port) && h_log_count(s, "Booting worker") > 0)
+            return s;
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            char *log = h_log(s);
+            fprintf(stderr, "server exited early; log:\n%s\n", log ? log : "");
+            free(log);
+            s->pid = -1;
+            h_stop(s);
+            return NULL;
+        }
+        usleep(20000);
+    }
+    char *log = h_log(s);
+    fprintf(stderr, "server not ready on port %d; log:\n%s\n", s->port, log ? log : "");
+    free(log);
+    h_stop(s);
+    return NULL;
+}
+
+int h_wait_exit(srv_t *s, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    int st;
+
+    if (s->pid <= 0)
+        return -1;
+    while (now_ms() < end) {
+        pid_t r = waitpid(s->pid, &st, WNOHANG);
+        if (r == s->pid) {
+            s->pid = -1;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+void h_signal(srv_t *s, int sig)
+{
+    if (s->pid > 0)
+        kill(s->pid, sig);
+}
+
+void h_stop(srv_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->pid > 0) {
+        kill(-s->pid, SIGKILL);
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (running[i] == s)
+            running[i] = NULL;
+    unlink(s->log);
+    free(s);
+}
+
+char *h_log(srv_t *s)
+{
+    FILE *f = fopen(s->log, "r");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    n = (long)fread(buf, 1, (size_t)n, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+int h_log_count(srv_t *s, const char *needle)
+{
+    char *log = h_log(s), *p;
+    int n = 0;
+
+    if (log == NULL)
+        return 0;
+    for (p = log; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    free(log);
+    return n;
+}
+
+bool h_wait_log(srv_t *s, const char *needle, int count, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    do {
+        if (h_log_count(s, needle) >= count)
+            return true;
+        usleep(20000);
+    } while (now_ms() < end);
+    return false;
+}
+
+int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t len = 0;
+    long long end = now_ms() + timeout_ms;
+
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    for (size_t off = 0; off < rawlen;) {
+        ssize_t w = send(fd, raw + off, rawlen - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    while (len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long long left = end - now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    close(fd);
+    return (int)len;
+}
+
+int h_get(int port, const char *path, char *body, size_t cap)
+{
+    char req[1024], resp[65536];
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: cg-test\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, port);
+    if (h_http(port, req, (size_t)n, resp, sizeof(resp), 10000) <= 0)
+        return -1;
+    int status = 0;
+    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    if (body) {
+        char *b = strstr(resp, "\r\n\r\n");
+        snprintf(body, cap, "%s", b ? b + 4 : "");
+    }
+    return status;
+}
+
+int h_run(const char *cwd, const char *const *argv, char *out, size_t cap, int timeout_ms)
+{
+    char logpath[256];
+    srv_t s = {0};
+    int rc;
+
+    snprintf(logpath, sizeof(logpath), "/tmp/cg-run-%d-%d.log", (int)getpid(), log_seq++);
+    s.pid = spawn(cwd, argv, h_free_port(), logpath, "cgunicorn");
+    snprintf(s.log, sizeof(s.log), "%s", logpath);
+    rc = h_wait_exit(&s, timeout_ms);
+    if (rc < 0) {
+        kill(-s.pid, SIGKILL);
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, NULL, 0);
+    }
+    char *log = h_log(&s);
+    snprintf(out, cap, "%s", log ? log : "");
+    free(log);
+    unlink(logpath);
+    return rc;
+}
+
+int h_children(pid_t master, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL && n < max) {
+        char path[300], buf[512];
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(buf, sizeof(buf), f)) {
+            char *rp = strrchr(buf, ')');
+            int ppid = 0;
+            char state;
+            if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == master &&
+                state != 'Z')
+                out[n++] = pid;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}

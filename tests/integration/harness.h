@@ -1,0 +1,63 @@
+/* harness.h - start the real cgunicorn binary and talk HTTP to it.
+ *
+ * The binary is $CG_BIN (set by tests/run.sh), the repository root $CG_ROOT.
+ * Every server runs in its own process group with its output in a log
+ * file; servers still running when the test binary exits are killed. */
+#ifndef CG_HARNESS_H
+#define CG_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char log[256];  /* stdout + stderr of the server */
+} srv_t;
+
+/* A free loopback TCP port. */
+int h_free_port(void);
+
+/* Start the server: argv is the argument list after the program name,
+ * NULL-terminated; "{port}" in any argument is replaced by a free port.
+ * cwd NULL = $CG_ROOT/tests/integration/apps.  Does not wait. */
+srv_t *h_start(const char *cwd, const char *const *argv);
+/* Like h_start, and wait until the port accepts connections.  NULL (and the
+ * server killed) if it doesn't within timeout_ms. */
+srv_t *h_start_ready(const char *cwd, const char *const *argv, int timeout_ms);
+
+/* Wait for the server to exit; its exit code, 128+signal, or -1 on
+ * timeout. */
+int h_wait_exit(srv_t *s, int timeout_ms);
+/* Send sig to the server (the master). */
+void h_signal(srv_t *s, int sig);
+/* Kill the server and its process group, free s. */
+void h_stop(srv_t *s);
+
+/* Poll the server's log until it contains needle (count times). */
+bool h_wait_log(srv_t *s, const char *needle, int count, int timeout_ms);
+/* How many times needle appears in the log now. */
+int h_log_count(srv_t *s, const char *needle);
+/* The whole log (malloc'd). */
+char *h_log(srv_t *s);
+
+/* Connect, send raw bytes, read until the server closes (or timeout_ms).
+ * Returns the response length (NUL-terminated in out), -1 if connecting
+ * failed. */
+int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms);
+/* GET path with Host and Connection: close; returns status code, body in
+ * body (may be NULL). */
+int h_get(int port, const char *path, char *body, size_t cap);
+
+/* Run the binary to completion with argv (NULL-terminated, after the
+ * program name) in cwd; stdout+stderr into out.  Returns the exit code. */
+int h_run(const char *cwd, const char *const *argv, char *out, size_t cap, int timeout_ms);
+
+/* $CG_ROOT/<rel> into buf. */
+const char *h_path(char *buf, size_t cap, const char *rel);
+
+/* pids of the master's children (workers). */
+int h_children(pid_t master, pid_t *out, int max);
+
+#endif

@@ -90,8 +90,8 @@ static void write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
                 continue;
             return;
         }
@@ -159,8 +159,8 @@ static const char *py_oserror_name(int err)
 static void open_error(char *err, size_t errlen, const char *path, int e)
 {
     if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "Error: '%s' isn't writable [%s(%d, '%s')]", path,
-                 py_oserror_name(e), e, strerror(e));
+        snprintf(err, errlen, "Error: '%s' isn't writable [%s(%d, '%s')]", path, py_oserror_name(e),
+                 e, strerror(e));
 }
 
 /* Point a sink at a freshly opened file (takes fd and path).  If the sink
@@ -255,7 +255,13 @@ static void format_tz(char out[6], long gmtoff)
         gmtoff = -gmtoff;
     }
     long minutes = gmtoff / 60;
-    snprintf(out, 6, "%c%02ld%02ld", sign, (minutes / 60) % 100, minutes % 60);
+    int hh = (int)((minutes / 60) % 100), mm = (int)(minutes % 60);
+    out[0] = sign;
+    out[1] = (char)('0' + hh / 10);
+    out[2] = (char)('0' + hh % 10);
+    out[3] = (char)('0' + mm / 10);
+    out[4] = (char)('0' + mm % 10);
+    out[5] = '\0';
 }
 
 /* Access log `t`: "[27/Nov/2026:12:07:05 +0000]" (time.strftime
@@ -323,8 +329,8 @@ static const char *level_name(cg_log_level level)
  * case); -1 if unknown. */
 int cg_log_level_parse(const char *name)
 {
-    static const cg_log_level levels[] = {CG_LOG_DEBUG, CG_LOG_INFO, CG_LOG_WARNING,
-                                          CG_LOG_ERROR, CG_LOG_CRITICAL};
+    static const cg_log_level levels[] = {CG_LOG_DEBUG, CG_LOG_INFO, CG_LOG_WARNING, CG_LOG_ERROR,
+                                          CG_LOG_CRITICAL};
     if (name == NULL)
         return -1;
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -470,12 +476,13 @@ void cg_log_set_observer(cg_log_observer fn, void *ctx)
 /* Write one error-log record: the prefix, the message as-is (newlines
  * included), "\n"; one write(2).  A message longer than the stack buffer is
  * formatted again into a heap buffer; only if that malloc fails is it cut,
- * and then it ends in "[truncated]". */
+ * and then it ends in "[truncated]".  errno is preserved. */
 void cg_log(cg_log_level level, const char *fmt, ...)
 {
     if (!cg_log_enabled(level))
         return;
 
+    int saved_errno = errno;
     char stack[ERR_STACK_LINE];
     char *buf = stack;
     struct timespec now;
@@ -512,6 +519,7 @@ void cg_log(cg_log_level level, const char *fmt, ...)
         g_log.observer(g_log.observer_ctx, false, buf, pre + msg);
     if (buf != stack)
         free(buf);
+    errno = saved_errno;
 }
 
 /* ------------------------------------------------------------------ */
@@ -871,11 +879,35 @@ static void put_dash(wbuf *w)
     put_c(w, '-');
 }
 
-static void put_int(wbuf *w, long long v)
+/* Decimal digits of v, at least min_digits (zero-padded); no snprintf on
+ * the hot path. */
+static void put_uint(wbuf *w, unsigned long long v, int min_digits)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", v);
-    put(w, tmp, (size_t)n);
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+        min_digits--;
+    } while ((v != 0 || min_digits > 0) && i > 0);
+    put(w, tmp + i, sizeof(tmp) - i);
+}
+
+static void put_int(wbuf *w, long long v)
+{
+    if (v < 0) {
+        put_c(w, '-');
+        put_uint(w, 0ULL - (unsigned long long)v, 1);
+    } else {
+        put_uint(w, (unsigned long long)v, 1);
+    }
+}
+
+/* SERVER_PROTOCOL: "HTTP/1.<minor>". */
+static void put_protocol(wbuf *w, int minor)
+{
+    put(w, "HTTP/1.", 7);
+    put_int(w, minor);
 }
 
 /* A string atom as gunicorn writes it.  SafeAtoms escapes '"' as '\"' (and
@@ -1190,7 +1222,6 @@ static bool atom_int(char atom, const cg_access_entry *e, long long *v)
 static void put_atom(wbuf *w, char atom, const cg_access_entry *e)
 {
     long long v, secs, usecs;
-    char tmp[48];
     switch (atom) {
     case 'h': /* environ.get('REMOTE_ADDR', '-') */
         if (e->remote_addr != NULL)
@@ -1211,8 +1242,8 @@ static void put_atom(wbuf *w, char atom, const cg_access_entry *e)
         put_text(w, e->method, e->method ? e->method_len : 0, true);
         put_c(w, ' ');
         put_text(w, e->raw_uri, e->raw_uri ? e->raw_uri_len : 0, true);
-        snprintf(tmp, sizeof(tmp), " HTTP/1.%d", e->version_minor);
-        put_str(w, tmp);
+        put_c(w, ' ');
+        put_protocol(w, e->version_minor);
         break;
     case 'm': /* environ.get('REQUEST_METHOD') */
         put_text(w, e->method, e->method ? e->method_len : 0, true);
@@ -1224,8 +1255,7 @@ static void put_atom(wbuf *w, char atom, const cg_access_entry *e)
         put_text(w, e->query, e->query ? e->query_len : 0, true);
         break;
     case 'H': /* environ.get('SERVER_PROTOCOL') */
-        snprintf(tmp, sizeof(tmp), "HTTP/1.%d", e->version_minor);
-        put_str(w, tmp);
+        put_protocol(w, e->version_minor);
         break;
     case 'b': /* resp.sent is not None and str(resp.sent) or '-' */
         if (e->sent >= 0)
@@ -1247,12 +1277,14 @@ static void put_atom(wbuf *w, char atom, const cg_access_entry *e)
         break;
     case 'L': /* "%d.%06d" % (request_time.seconds, request_time.microseconds) */
         split_duration(e->duration_us, &secs, &usecs);
-        snprintf(tmp, sizeof(tmp), "%lld.%06lld", secs, usecs);
-        put_str(w, tmp);
+        put_int(w, secs);
+        put_c(w, '.');
+        put_uint(w, (unsigned long long)usecs, 6);
         break;
     case 'p': /* "<%s>" % os.getpid() */
-        snprintf(tmp, sizeof(tmp), "<%d>", (int)(e->pid != 0 ? e->pid : getpid()));
-        put_str(w, tmp);
+        put_c(w, '<');
+        put_int(w, e->pid != 0 ? e->pid : getpid());
+        put_c(w, '>');
         break;
     default: /* s T M D: ints */
         if (atom_int(atom, e, &v))
@@ -1264,18 +1296,17 @@ static void put_atom(wbuf *w, char atom, const cg_access_entry *e)
 }
 
 /* {name}e: the callback may be exact-case (a PyDict lookup), while gunicorn
- * matches case-insensitively; try the name lower-cased (gunicorn's key), as
- * written, and upper-cased - that covers REMOTE_ADDR, HTTP_* and wsgi.*. */
+ * matches case-insensitively; try the name as written, lower-cased
+ * (gunicorn's key) and upper-cased - that covers REMOTE_ADDR, HTTP_* and
+ * wsgi.* however they are spelled in the format. */
 static void put_environ(wbuf *w, const cg_access_format *f, const fmt_part *p,
                         const cg_access_entry *e)
 {
+    const uint32_t tries[3] = {p->alt[0], p->off, p->alt[1]};
     const char *v = NULL;
-    if (e->environ_get != NULL) {
-        v = e->environ_get(e->environ_ctx, f->text + p->off);
-        for (int k = 0; k < 2 && v == NULL; k++)
-            if (p->alt[k] != UINT32_MAX)
-                v = e->environ_get(e->environ_ctx, f->text + p->alt[k]);
-    }
+    for (int k = 0; k < 3 && v == NULL && e->environ_get != NULL; k++)
+        if (tries[k] != UINT32_MAX)
+            v = e->environ_get(e->environ_ctx, f->text + tries[k]);
     if (v != NULL)
         put_text(w, v, strlen(v), false);
     else
@@ -1317,7 +1348,10 @@ static void put_int_spec(wbuf *w, long long v, const fmt_part *p)
     char digits[24];
     unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     int nd = snprintf(digits, sizeof(digits), "%llu", mag);
-    const char *sign = v < 0 ? "-" : (p->flags & FLAG_PLUS) ? "+" : (p->flags & FLAG_SPACE) ? " " : "";
+    const char *sign = v < 0                     ? "-"
+                       : (p->flags & FLAG_PLUS)  ? "+"
+                       : (p->flags & FLAG_SPACE) ? " "
+                                                 : "";
     long zeros = p->prec > nd ? p->prec - nd : 0;
     long body = (long)strlen(sign) + zeros + nd;
     long pad = p->width > body ? p->width - body : 0;
@@ -1389,8 +1423,8 @@ static void put_part(wbuf *w, const cg_access_format *f, const fmt_part *p,
 }
 
 /* Render into out[0..outlen-1); *truncated tells whether it all fit. */
-static size_t render(const cg_access_format *f, const cg_access_entry *e, char *out,
-                     size_t outlen, bool *truncated)
+static size_t render(const cg_access_format *f, const cg_access_entry *e, char *out, size_t outlen,
+                     bool *truncated)
 {
     *truncated = false;
     if (out == NULL || outlen == 0)
@@ -1422,11 +1456,13 @@ size_t cg_access_render(const cg_access_format *f, const cg_access_entry *e, cha
 
 /* Render and write one line plus "\n" to the access log with one write(2),
  * and show it to the observer.  Lines longer than the stack buffer are
- * rendered again on the heap (up to 1 MiB, beyond which they are cut). */
+ * rendered again on the heap (up to 1 MiB, beyond which they are cut).
+ * errno is preserved. */
 void cg_log_access(const cg_access_format *f, const cg_access_entry *e)
 {
     if (f == NULL || e == NULL || !cg_log_access_enabled())
         return;
+    int saved_errno = errno;
     char stack[ACC_STACK_LINE];
     char *buf = stack, *heap = NULL;
     size_t cap = sizeof(stack);
@@ -1446,4 +1482,5 @@ void cg_log_access(const cg_access_format *f, const cg_access_entry *e)
     if (g_log.observer != NULL)
         g_log.observer(g_log.observer_ctx, true, buf, n);
     free(heap);
+    errno = saved_errno;
 }

@@ -215,11 +215,10 @@ static int open_logs(const cg_config_t *cfg)
         return 1;
     }
     /* capture_output: the app's print() goes to the error log file */
-    if (cg_config_bool(cfg, CG_SET_capture_output) && errorlog && strcmp(errorlog, "-") != 0) {
+    if (cg_config_bool(cfg, CG_SET_capture_output)) {
         fflush(stdout);
         fflush(stderr);
-        dup2(cg_log_error_fd(), STDOUT_FILENO);
-        dup2(cg_log_error_fd(), STDERR_FILENO);
+        cg_log_capture_output();
     }
     return 0;
 }

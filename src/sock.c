@@ -143,8 +143,11 @@ static void describe(cg_listener *l)
         } else if (ss.ss_family == AF_UNIX) {
             struct sockaddr_un *un = (struct sockaddr_un *)&ss;
             l->is_unix = true;
-            if (l->addr.kind != CG_ADDR_UNIX)
-                snprintf(l->addr.path, sizeof(l->addr.path), "%s", un->sun_path);
+            if (l->addr.kind != CG_ADDR_UNIX) {
+                size_t n = strnlen(un->sun_path, sizeof(l->addr.path) - 1);
+                memcpy(l->addr.path, un->sun_path, n);
+                l->addr.path[n] = '\0';
+            }
         }
     }
     if (l->is_unix) {

@@ -33,12 +33,12 @@ typedef enum {
 
 /* How a CLI flag stores into its setting. */
 typedef enum {
-    CG_ACT_NONE,       /* no CLI flag (config file only) */
-    CG_ACT_STORE,      /* --flag VALUE */
-    CG_ACT_TRUE,       /* --flag sets true */
-    CG_ACT_FALSE,      /* --flag sets false (e.g. --no-sendfile) */
-    CG_ACT_APPEND,     /* repeatable --flag VALUE */
-    CG_ACT_OPTIONAL,   /* --flag [VALUE]; bare flag means the const in meta */
+    CG_ACT_NONE,     /* no CLI flag (config file only) */
+    CG_ACT_STORE,    /* --flag VALUE */
+    CG_ACT_TRUE,     /* --flag sets true */
+    CG_ACT_FALSE,    /* --flag sets false (e.g. --no-sendfile) */
+    CG_ACT_APPEND,   /* repeatable --flag VALUE */
+    CG_ACT_OPTIONAL, /* --flag [VALUE]; bare flag means the const in meta */
 } cg_action;
 
 /* Where a value came from (ascending precedence). */
@@ -114,12 +114,11 @@ int cg_config_set_text(cg_config_t *cfg, int id, const char *text, cg_source src
 /* Replace a LIST setting's value with items (n may be 0), each validated as
  * one item (stripped; must exist for reload_extra_files).  Same precedence
  * rule as cg_config_set_text. */
-int cg_config_set_list(cg_config_t *cfg, int id, const char *const *items, size_t n,
-                       cg_source src, char *err, size_t errlen);
+int cg_config_set_list(cg_config_t *cfg, int id, const char *const *items, size_t n, cg_source src,
+                       char *err, size_t errlen);
 /* Replace a DICT setting's value (order kept). */
-int cg_config_set_dict(cg_config_t *cfg, int id, const char *const *keys,
-                       const char *const *values, size_t n, cg_source src, char *err,
-                       size_t errlen);
+int cg_config_set_dict(cg_config_t *cfg, int id, const char *const *keys, const char *const *values,
+                       size_t n, cg_source src, char *err, size_t errlen);
 /* Set a HOOK setting to an opaque callable; release(callable) is called when
  * the value is replaced or the config freed - or at once when src is lower
  * than the current value's source, or on error. */
@@ -164,7 +163,7 @@ char *cg_config_debug_text(const cg_config_t *cfg);
 /* --- command line ---------------------------------------------------- */
 
 typedef struct {
-    const char *app_uri; /* positional MODULE:APP, or NULL (points into argv) */
+    const char *app_uri;     /* positional MODULE:APP, or NULL (points into argv) */
     const char *config_path; /* -c value or NULL (points into argv) */
     bool help;
     bool version;

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: cgunicorn vs gunicorn vs uWSGI, same app, same
+worker count, wrk at several connection counts, servers alternated and
+runs repeated; prints medians of requests/s, p99 latency and the servers'
+CPU time per request (utime+stime of the master and all its workers, read
+from /proc before and after each run - the figure a noisy shared machine
+disturbs least).
+
+    bench/bench.py [--workers 2] [--conns 1,16,64] [--duration 10] [--repeat 3]
+                   [--servers cgunicorn,gunicorn,uwsgi] [--app hello]
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf('SC_CLK_TCK')
+APPS = {
+    'hello': (os.path.join(ROOT, 'examples'), 'hello', 'application', '/'),
+    'flask': (os.path.join(ROOT, 'examples'), 'app', 'app', '/hello'),
+}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def tree_cpu(pid):
+    """utime+stime in seconds of pid and its live children."""
+    total = 0
+    pids = [pid]
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            pids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open('/proc/%d/stat' % p) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
+def command(server, port, workers, app):
+    chdir, module, name, _ = APPS[app]
+    if server == 'cgunicorn':
+        return [os.path.join(ROOT, 'build', 'cgunicorn'), '-w', str(workers), '-b',
+                '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
+                '%s:%s' % (module, name)]
+    if server == 'gunicorn':
+        return ['/usr/bin/python3', '-m', 'gunicorn', '-w', str(workers), '-b',
+                '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
+                '%s:%s' % (module, name)]
+    if server == 'uwsgi':
+        return ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:%d' % port,
+                '--master', '--processes', str(workers), '--chdir', chdir,
+                '--wsgi', '%s:%s' % (module, name), '--disable-logging', '--die-on-term',
+                '--need-app', '--lazy-apps']
+    raise ValueError(server)
+
+
+def wait_ready(port, path, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            s = socket.create_connection(('127.0.0.1', port), timeout=1)
+            s.sendall(('GET %s HTTP/1.0\r\n\r\n' % path).encode())
+            if s.recv(100).startswith(b'HTTP/1.'):
+                s.close()
+                return True
+            s.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def parse_wrk(out):
+    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
+    total = int(re.search(r'(\d+) requests in', out).group(1))
+    m = re.search(r'\s99%\s+([\d.]+)(us|ms|s)\b', out)
+    p99 = float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)] if m else float('nan')
+    errors = re.search(r'Socket errors: (.*)', out)
+    non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
+    return rps, total, p99, (errors.group(1) if errors else ''), int(non2xx.group(1)) if non2xx else 0
+
+
+def run_one(server, conns, args):
+    port = free_port()
+    _, _, _, path = APPS[args.app]
+    proc = subprocess.Popen(command(server, port, args.workers, args.app),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        if not wait_ready(port, path):
+            raise RuntimeError('%s did not start' % server)
+        # warm-up
+        subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s', 'http://127.0.0.1:%d%s' % (port, path)],
+                       capture_output=True)
+        cpu0 = tree_cpu(proc.pid)
+        threads = min(conns, 2)
+        out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
+                              '--latency', 'http://127.0.0.1:%d%s' % (port, path)],
+                             capture_output=True, text=True).stdout
+        cpu1 = tree_cpu(proc.pid)
+        rps, total, p99, errors, non2xx = parse_wrk(out)
+        return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--conns', default='1,16,64')
+    ap.add_argument('--duration', type=int, default=10)
+    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--servers', default='cgunicorn,gunicorn,uwsgi')
+    ap.add_argument('--app', default='hello', choices=sorted(APPS))
+    args = ap.parse_args()
+    servers = [s for s in args.servers.split(',') if s != 'uwsgi' or shutil.which('uwsgi')]
+    results = {}
+    print('app=%s workers=%d duration=%ds repeat=%d (servers alternated, medians)' %
+          (args.app, args.workers, args.duration, args.repeat))
+    for conns in [int(c) for c in args.conns.split(',')]:
+        for r in range(args.repeat):
+            for server in (servers if r % 2 == 0 else list(reversed(servers))):
+                res = run_one(server, conns, args)
+                results.setdefault((server, conns), []).append(res)
+                print('  run %d c=%-3d %-10s %9.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s%s' % (
+                    r + 1, conns, server, res[0], res[1], res[2],
+                    ('errors: ' + res[3]) if res[3] else '',
+                    (' non-2xx: %d' % res[4]) if res[4] else ''), flush=True)
+    print()
+    print('%-6s %-10s %12s %10s %14s %14s' % ('conns', 'server', 'req/s', 'p99 ms',
+                                              'CPU us/req', 'req/s ratio'))
+    for conns in [int(c) for c in args.conns.split(',')]:
+        base = statistics.median(x[0] for x in results.get(('gunicorn', conns), [(float('nan'),)]))
+        for server in servers:
+            rs = results[(server, conns)]
+            rps = statistics.median(x[0] for x in rs)
+            print('%-6d %-10s %12.0f %10.2f %14.1f %13.2fx' % (
+                conns, server, rps, statistics.median(x[1] for x in rs),
+                statistics.median(x[2] for x in rs), rps / base if base == base else float('nan')))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -17,7 +17,8 @@ CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-missing-field-initializers
-DEFS := -D_GNU_SOURCE
+PY_EXE := $(shell $(PYTHON_CONFIG) --prefix 2>/dev/null)/bin/python3
+DEFS := -D_GNU_SOURCE -DCG_PYTHON_EXE='"$(PY_EXE)"'
 INCS := -Iinclude -Isrc $(PY_CFLAGS)
 LIBS := $(PY_LIBS) -lyaml -lpthread
 

@@ -386,21 +386,16 @@ static int consume_optional(parser *p, int start)
     if (explicit)
         return (rc = take(p, o, explicit)) != 0 ? (rc < 0 ? -1 : -2) : start + 1;
 
-    /* The value, if any, follows: nargs None is "-*A-*", '?' is "-*A?-*". */
+    /* The value, if any, is the next argument when it is positional
+     * (argparse never gives an option the "--" marker). */
     int i = start + 1;
     const char *value = NULL;
-    if (nargs_of(o) != NARGS_0) {
-        while (i < p->argc && p->cls[i].pat == '-')
-            i++;
-        if (i < p->argc && p->cls[i].pat == 'A') {
-            value = p->argv[i++];
-            while (i < p->argc && p->cls[i].pat == '-')
-                i++;
-        } else if (nargs_of(o) == NARGS_1) {
-            action_name(o, name, sizeof name);
-            seterr(p->err, p->errlen, "argument %s: expected one argument", name);
-            return -2;
-        }
+    if (nargs_of(o) != NARGS_0 && i < p->argc && p->cls[i].pat == 'A') {
+        value = p->argv[i++];
+    } else if (nargs_of(o) == NARGS_1) {
+        action_name(o, name, sizeof name);
+        seterr(p->err, p->errlen, "argument %s: expected one argument", name);
+        return -2;
     }
     rc = take(p, o, value);
     return rc == 0 ? i : rc < 0 ? -1 : -2;
@@ -568,8 +563,25 @@ static size_t chunk_len(const char *w, size_t len)
     return len;
 }
 
-/* Print text wrapped to width (textwrap.wrap with argparse's whitespace
- * folding): the first line after the caller's prefix, the rest indented. */
+/* Print the part of a too-long chunk that fits in the left columns of the
+ * current line (textwrap's _handle_long_word, preferring to break after a
+ * hyphen); returns how much was printed. */
+static size_t print_long_chunk(FILE *out, const char *s, size_t len, int left)
+{
+    size_t end = left > 0 ? (size_t)left : 0;
+    for (size_t h = end; h-- > 1;) {
+        if (s[h] == '-' && strspn(s, "-") < h) {
+            end = h + 1;
+            break;
+        }
+    }
+    fprintf(out, "%.*s", (int)end, s);
+    return end < len ? end : len;
+}
+
+/* Print text wrapped to width (textwrap.wrap after argparse folds the
+ * whitespace): the first line after the caller's prefix, the rest
+ * indented by indent. */
 static void print_wrapped(FILE *out, const char *text, int width, int indent)
 {
     int cur = 0;
@@ -584,17 +596,22 @@ static void print_wrapped(FILE *out, const char *text, int width, int indent)
         wlen = strcspn(p, " \t\n\r\f\v");
         for (size_t off = 0; off < wlen; new_word = false) {
             size_t clen = chunk_len(p + off, wlen - off);
-            int need = (int)clen + (cur > 0 && new_word ? 1 : 0);
-            if (cur > 0 && cur + need > width) {
-                fprintf(out, "\n%*s", indent, "");
-                cur = 0;
-                need = (int)clen;
+            int space = cur > 0 && new_word ? 1 : 0;
+            if (cur + space + (int)clen <= width) {
+                fprintf(out, "%s%.*s", space ? " " : "", (int)clen, p + off);
+                cur += space + (int)clen;
+                off += clen;
+                continue;
             }
-            if (cur == 0 && (int)clen > width) /* break_long_words */
-                clen = (size_t)width, need = width;
-            fprintf(out, "%s%.*s", need > (int)clen ? " " : "", (int)clen, p + off);
-            cur += need;
-            off += clen;
+            if ((int)clen > width) { /* break_long_words */
+                if (space && cur + 1 <= width) {
+                    fputc(' ', out);
+                    cur++;
+                }
+                off += print_long_chunk(out, p + off, clen, width - cur);
+            }
+            fprintf(out, "\n%*s", indent, "");
+            cur = 0;
         }
         p += wlen;
     }

@@ -415,9 +415,12 @@ int cg_config_load_python(cg_config_t *cfg, const char *path, char *err, size_t 
     }
     mod = exec_config(path);
     if (!mod) {
+        PyObject *type = NULL, *val = NULL, *tb = NULL; /* owned until restored */
+        PyErr_Fetch(&type, &val, &tb);
         snprintf(line, sizeof line, "Failed to read config file: %s\n", path);
         py_stderr(line);
-        PyErr_Print();
+        PyErr_Restore(type, val, tb);
+        PyErr_Print(); /* the traceback, as traceback.print_exc() shows it */
         py_stderr("");
         snprintf(err, errlen, "Failed to read config file: %s", path);
         goto done;

@@ -25,7 +25,7 @@ typedef struct {
  * limit_request_field_size (already normalised as gunicorn 26 does: see
  * cg_http_limits_from_settings). */
 typedef struct {
-    size_t max_line;        /* 0 = unlimited */
+    size_t max_line; /* 0 = unlimited */
     size_t max_fields;
     size_t max_field_size;
     /* Lenient switches mirroring gunicorn's deprecated settings. */
@@ -56,7 +56,7 @@ typedef struct {
     size_t method_len;
     bool method_casefold; /* casefold_method and the method has a-z: the parser
                              never writes to buf, so the consumer upper-cases it */
-    const char *target; /* raw request-target (RAW_URI) */
+    const char *target;   /* raw request-target (RAW_URI) */
     size_t target_len;
     const char *path; /* path part of the target (absolute-form: after the authority) */
     size_t path_len;

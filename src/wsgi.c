@@ -721,6 +721,7 @@ static PyTypeObject ErrorsType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "cgunicorn.Errors",
     .tp_basicsize = sizeof(Errors),
     .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
     .tp_methods = Errors_methods,
 };
 

@@ -48,7 +48,8 @@ all: $(B)/cgunicorn-top $(B)/cgunicorn
 
 $(B)/obj/%.o: %.c $(wildcard include/cgunicorn/*.h include/cgunicorn/*.def src/*.h ui/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) $(CURSES_CFLAGS) -c $< -o $@
+	@echo "CC $<"
+	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) $(CURSES_CFLAGS) -c $< -o $@
 
 $(B)/libcgunicorn.a: $(ENGINE_OBJ)
 	@rm -f $@
@@ -62,11 +63,13 @@ $(B)/cgunicorn: $(B)/cgunicorn-top
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libcgunicorn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -o $@ $< $(B)/libcgunicorn.a $(LIBS) -lcmocka
+	@echo "CC $<"
+	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -o $@ $< $(B)/libcgunicorn.a $(LIBS) -lcmocka
 
 $(B)/tests/test_%: tests/integration/test_%.c $(HARNESS_SRC) tests/integration/harness.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -Itests/integration -o $@ $< $(HARNESS_SRC) -lcmocka
+	@echo "CC $<"
+	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -Itests/integration -o $@ $< $(HARNESS_SRC) -lcmocka
 
 unit-bins: all $(UNIT_BIN) $(INTEG_BIN)
 

@@ -47,6 +47,7 @@ enum {
 #define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
 #define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
 #define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
+/* The C_* bits of every byte value, built at compile time. */
 static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
 #undef CLS64
 #undef CLS16
@@ -592,18 +593,20 @@ static bool old_version(const cg_http_request *req)
 }
 
 /* Next comma-separated element of [*pp, e), trimmed of blanks (and of the
- * CR LF a permitted fold leaves): *s, *n.  Returns false at the end. */
+ * CR LF a permitted fold leaves): *s, *n.  Like Python's split(','), ","
+ * has two empty elements and "" one.  *pp becomes NULL after the last;
+ * returns false then. */
 static bool next_element(const char **pp, const char *e, const char **s, size_t *n)
 {
     const char *p = *pp, *a, *b;
 
-    if (p > e)
+    if (p == NULL)
         return false;
     a = p;
     while (p < e && *p != ',')
         p++;
     b = p;
-    *pp = p + 1;
+    *pp = p < e ? p + 1 : NULL;
     while (a < b && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
         a++;
     while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n'))

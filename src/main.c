@@ -35,23 +35,25 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Load one config file by its extension.  0, or an exit code. */
+/* Load one config file by its extension.  0, or an exit code (message
+ * printed as gunicorn prints it: "\nError: ..." and exit 1, or for YAML a
+ * "FILE:LINE: ..." naming the key and exit 2). */
 static int load_file(cg_config_t *cfg, const char *path)
 {
-    char err[1024];
+    char err[1024] = "";
     struct stat st;
 
     if (strncmp(path, "python:", 7) == 0) {
-        fprintf(stderr, "Error: python:MODULE config files are not supported yet: %s\n", path);
+        fprintf(stderr, "\nError: python:MODULE config files are not supported yet: %s\n", path);
         return 1;
     }
     if (strncmp(path, "file:", 5) == 0)
         path += 5;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "Error: '%s' doesn't exist\n", path);
-        return 1;
-    }
     if (has_suffix(path, ".yaml") || has_suffix(path, ".yml")) {
+        if (stat(path, &st) != 0) {
+            fprintf(stderr, "\nError: '%s' doesn't exist\n", path);
+            return 1;
+        }
         if (cg_config_load_yaml(cfg, path, err, sizeof(err)) != CG_OK) {
             fprintf(stderr, "Error: %s\n", err);
             return 2;
@@ -59,11 +61,25 @@ static int load_file(cg_config_t *cfg, const char *path)
         return 0;
     }
     if (cg_config_load_python(cfg, path, err, sizeof(err)) != CG_OK) {
-        if (err[0])
-            fprintf(stderr, "%s\n", err);
+        /* a traceback was printed already, with "Failed to read config file" */
+        if (strncmp(err, "Failed to read config file", 26) != 0)
+            fprintf(stderr, "\nError: %s\n", err);
         return 1;
     }
     return 0;
+}
+
+/* Report a cg_cli_parse failure: 2 = argparse's usage error, 1 = a value
+ * its validator refused.  Returns the exit code. */
+static int cli_error(const char *prog, int rc, const char *err)
+{
+    if (rc == 2) {
+        cg_cli_usage(stderr, prog);
+        fprintf(stderr, "%s: error: %s\n", prog, err);
+        return 2;
+    }
+    fprintf(stderr, "\nError: %s\n", err);
+    return 1;
 }
 
 /* Build the configuration from every source, gunicorn's way: defaults,
@@ -86,21 +102,21 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
         goto done;
     }
     memset(cli, 0, sizeof(*cli));
-    if (cg_cli_parse(scratch, src->argc, src->argv, CG_SRC_CLI, cli, err, sizeof(err)) != 0) {
-        cg_cli_usage(stderr, src->prog);
-        fprintf(stderr, "%s: error: %s\n", src->prog, err);
-        rc = 2;
+    rc = cg_cli_parse(scratch, src->argc, src->argv, CG_SRC_CLI, cli, err, sizeof(err));
+    if (rc != 0) {
+        rc = cli_error(src->prog, rc, err);
         goto done;
     }
     if (cli->help || cli->version)
         goto done;
     if (env_args && *env_args) {
-        if (cg_cli_split(env_args, &env_argv, &env_argc, err, sizeof(err)) != 0 ||
-            cg_cli_parse(scratch, env_argc, env_argv, CG_SRC_ENV, &env_cli, err, sizeof(err)) !=
-                0) {
-            cg_cli_usage(stderr, src->prog);
-            fprintf(stderr, "%s: error: %s\n", src->prog, err);
-            rc = 2;
+        if (cg_cli_split(env_args, &env_argv, &env_argc, err, sizeof(err)) != 0) {
+            rc = cli_error(src->prog, 2, err);
+            goto done;
+        }
+        rc = cg_cli_parse(scratch, env_argc, env_argv, CG_SRC_ENV, &env_cli, err, sizeof(err));
+        if (rc != 0) {
+            rc = cli_error(src->prog, rc, err);
             goto done;
         }
     }
@@ -109,19 +125,16 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
         path = "gunicorn.conf.py";
     if (path && (rc = load_file(cfg, path)) != 0)
         goto done;
-    if (env_argv && cg_cli_parse(cfg, env_argc, env_argv, CG_SRC_ENV, &env_cli, err,
-                                 sizeof(err)) != 0) {
-        fprintf(stderr, "%s: error: %s\n", src->prog, err);
-        rc = 2;
+    /* gunicorn ignores positional arguments in GUNICORN_CMD_ARGS */
+    if (env_argv && (rc = cg_cli_parse(cfg, env_argc, env_argv, CG_SRC_ENV, &env_cli, err,
+                                       sizeof(err))) != 0) {
+        rc = cli_error(src->prog, rc, err);
         goto done;
     }
-    if (cg_cli_parse(cfg, src->argc, src->argv, CG_SRC_CLI, cli, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: error: %s\n", src->prog, err);
-        rc = 2;
+    if ((rc = cg_cli_parse(cfg, src->argc, src->argv, CG_SRC_CLI, cli, err, sizeof(err))) != 0) {
+        rc = cli_error(src->prog, rc, err);
         goto done;
     }
-    if (cli->app_uri == NULL && env_cli.app_uri != NULL)
-        cli->app_uri = env_cli.app_uri;
 done:
     cg_cli_split_free(env_argv);
     cg_config_free(scratch);
@@ -303,7 +316,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (cli.version) {
-        printf("%s (version %s)\n", CG_SERVER_NAME, CG_VERSION);
+        printf("%s (version %s)\n", src.prog, CG_VERSION);
         return 0;
     }
     const char *app = cli.app_uri ? cli.app_uri : cg_config_str(cfg, CG_SET_wsgi_app);

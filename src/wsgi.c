@@ -514,10 +514,30 @@ static PyObject *Input_read(PyObject *self, PyObject *args)
     if (b == NULL || size == 0)
         return PyBytes_FromStringAndSize("", 0);
     if (size > 0) {
-        /* at most one buffer at a time: large reads stream */
+        /* read(size) returns size bytes unless the body ends first */
         if (input_want(b, (size_t)size < b->cap ? (size_t)size : b->cap) != 0)
             return input_error(b);
-        return input_take(b, (size_t)size);
+        if ((size_t)size <= cg_body_avail(b) || b->done)
+            return input_take(b, (size_t)size);
+        PyObject *out = PyBytes_FromStringAndSize(NULL, size); /* owned */
+        size_t have = 0;
+        while (out && have < (size_t)size) {
+            size_t take = cg_body_avail(b);
+            if (take > (size_t)size - have)
+                take = (size_t)size - have;
+            memcpy(PyBytes_AS_STRING(out) + have, b->buf + b->start, take);
+            b->start += take;
+            have += take;
+            if (have == (size_t)size || (b->done && cg_body_avail(b) == 0))
+                break;
+            if (input_want(b, 1) != 0) {
+                Py_DECREF(out);
+                return input_error(b);
+            }
+        }
+        if (out && have < (size_t)size)
+            _PyBytes_Resize(&out, (Py_ssize_t)have);
+        return out;
     }
     /* read everything */
     PyObject *out = PyBytes_FromStringAndSize(NULL, 0); /* owned */
@@ -1403,6 +1423,8 @@ error:
         }
         r->status_code = 500;
         r->headers_sent = false;
+    } else if (r) {
+        r->io_error = true; /* no clean end: the client must see it failed */
     }
     c->close = true;
 finish:

@@ -68,6 +68,7 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
                    const char *name)
 {
     char *args[128];
+    bool owned[128] = {false};
     char portbuf[16], appsdir[512];
     int n = 0;
 
@@ -78,6 +79,7 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
         if (p) {
             char *s = malloc(strlen(argv[i]) + 16);
             sprintf(s, "%.*s%s%s", (int)(p - argv[i]), argv[i], portbuf, p + 6);
+            owned[n] = true;
             args[n++] = s;
         } else {
             args[n++] = (char *)argv[i];
@@ -106,6 +108,9 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
         execv(bin, args);
         _exit(127);
     }
+    for (int i = 0; i < n; i++)
+        if (owned[i])
+            free(args[i]);
     return pid;
 }
 

@@ -134,7 +134,7 @@ static void test_cli_every_flag_kind(void **state)
     check_value("--limit-request-field_size 0", CG_SET_limit_request_field_size, "0");
     check_value("--proxy-allow-from '*'", CG_SET_proxy_allow_ips, "['*']");
     check_value("--forwarded-allow-ips 10.0.0.1,10.0.0.2", CG_SET_forwarded_allow_ips,
-                 "['10.0.0.1', '10.0.0.2']");
+                "['10.0.0.1', '10.0.0.2']");
     check_value("-p /tmp/pid", CG_SET_pidfile, "/tmp/pid");
     check_value("-u 0", CG_SET_user, "0");
     check_value("-g 0", CG_SET_group, "0");
@@ -147,8 +147,7 @@ static void test_cli_every_flag_kind(void **state)
     check_value("-k gthread", CG_SET_worker_class, "gthread");
     check_value("--log-level DEBUG", CG_SET_loglevel, "DEBUG");
     check_value("--cert-reqs 0x2", CG_SET_cert_reqs, "2"); /* str, then int(x, 0) */
-    check_value("--reload-extra-file /etc/passwd", CG_SET_reload_extra_files,
-                 "['/etc/passwd']");
+    check_value("--reload-extra-file /etc/passwd", CG_SET_reload_extra_files, "['/etc/passwd']");
     check_value("--header-map Dangerous", CG_SET_header_map, "dangerous");
     check_value("--http-protocols h2,h1", CG_SET_http_protocols, "['h2', 'h1']");
     check_value("--dirty-app a:A --dirty-app b:B:2", CG_SET_dirty_apps, "['a:A', 'b:B:2']");
@@ -207,17 +206,16 @@ static void test_cli_argparse_errors(void **state)
     check_error("-b", 2, "argument -b/--bind: expected one argument");
     check_error("-b -w 3", 2, "argument -b/--bind: expected one argument");
     check_error("-b -- x", 2, "argument -b/--bind: expected one argument");
-    check_error("--limit-request-line", 2,
-                 "argument --limit-request-line: expected one argument");
+    check_error("--limit-request-line", 2, "argument --limit-request-line: expected one argument");
     check_error("--log a:b", 2,
-                 "ambiguous option: --log could match --log-file, --log-level, "
-                 "--logger-class, --log-config, --log-config-json, --log-syslog-to, "
-                 "--log-syslog, --log-syslog-prefix, --log-syslog-facility");
+                "ambiguous option: --log could match --log-file, --log-level, "
+                "--logger-class, --log-config, --log-config-json, --log-syslog-to, "
+                "--log-syslog, --log-syslog-prefix, --log-syslog-facility");
     check_error("--past x", 2,
-                 "ambiguous option: --past could match --paste, --paster, --paste-global");
+                "ambiguous option: --past could match --paste, --paster, --paste-global");
     check_error("--no", 2,
-                 "ambiguous option: --no could match --no-ui, --no-sendfile, "
-                 "--no-control-socket");
+                "ambiguous option: --no could match --no-ui, --no-sendfile, "
+                "--no-control-socket");
     check_error("--reload=1", 2, "argument --reload: ignored explicit argument '1'");
     check_error("-Dx", 2, "argument -D/--daemon: ignored explicit argument 'x'");
     check_error("-w 3 -w x", 2, "argument -w/--workers: invalid int value: 'x'");
@@ -231,10 +229,10 @@ static void test_cli_validator_errors(void **state)
     check_error("--chdir /no/such/dir", 1, "can't chdir to '/no/such/dir'");
     check_error("-u no-such-user-xyz", 1, "No such user: 'no-such-user-xyz'");
     check_error("--log-level verbose", 1,
-                 "Invalid loglevel: 'verbose' (choose from debug, info, warning, error, "
-                 "critical)");
+                "Invalid loglevel: 'verbose' (choose from debug, info, warning, error, "
+                "critical)");
     check_error("--proxy-protocol v9", 1,
-                 "Invalid proxy_protocol: 'v9' (choose from off, v1, v2, auto)");
+                "Invalid proxy_protocol: 'v9' (choose from off, v1, v2, auto)");
 }
 
 static void test_cli_help_version_no_ui(void **state)
@@ -293,8 +291,8 @@ static void test_cli_env_then_cli(void **state)
     /* the config file's values first (any order works: sources rank) */
     assert_int_equal(cg_config_set_text(cfg, CG_SET_timeout, "60", CG_SRC_FILE, err, 256), CG_OK);
     assert_int_equal(cg_config_set_text(cfg, CG_SET_bind, "file", CG_SRC_FILE, err, 256), CG_OK);
-    env = parse_src("--bind=127.0.0.1 --bind=[::1]:8000 --workers=3 --keep-alive 7", cfg,
-                    CG_SRC_ENV);
+    env =
+        parse_src("--bind=127.0.0.1 --bind=[::1]:8000 --workers=3 --keep-alive 7", cfg, CG_SRC_ENV);
     assert_int_equal(env->rc, 0);
     cli = parse_src("-b 0.0.0.0:80 -w 5 app:app", cfg, CG_SRC_CLI);
     assert_int_equal(cli->rc, 0);
@@ -401,7 +399,7 @@ static void test_cli_split(void **state)
     int argc;
     (void)state;
     check_split("--bind=127.0.0.1 --workers=3", 2,
-                 (const char *[]){"--bind=127.0.0.1", "--workers=3"});
+                (const char *[]){"--bind=127.0.0.1", "--workers=3"});
     check_split("  a\t b\n", 2, (const char *[]){"a", "b"});
     check_split("'a b' \"c d\"", 2, (const char *[]){"a b", "c d"});
     check_split("a\\ b", 1, (const char *[]){"a b"});
@@ -410,7 +408,7 @@ static void test_cli_split(void **state)
     check_split("'' \"\"", 2, (const char *[]){"", ""});
     check_split("a\"b c\"d", 1, (const char *[]){"ab cd"});
     check_split("--access-logformat '%(h)s \"%(r)s\"'", 2,
-                 (const char *[]){"--access-logformat", "%(h)s \"%(r)s\""});
+                (const char *[]){"--access-logformat", "%(h)s \"%(r)s\""});
     check_split("# not a comment", 4, (const char *[]){"#", "not", "a", "comment"});
     check_split("", 0, NULL);
     check_split("   ", 0, NULL);

@@ -214,16 +214,34 @@ static void test_config_parse_int(void **state)
         bool ok;
         long value;
     } cases[] = {
-        {"3", 0, true, 3},       {" 42\n", 0, true, 42},   {"+7", 0, true, 7},
-        {"-7", 0, true, -7},     {"0x1F", 0, true, 31},    {"0o22", 0, true, 18},
-        {"0O22", 0, true, 18},   {"0b101", 0, true, 5},    {"1_000", 0, true, 1000},
-        {"0x_1f", 0, true, 31},  {"0", 0, true, 0},        {"000", 0, true, 0},
-        {"012", 0, false, 0},    {"012", 10, true, 12},    {"0x10", 10, false, 0},
-        {"1__0", 0, false, 0},   {"_1", 0, false, 0},      {"1_", 0, false, 0},
-        {"", 0, false, 0},       {" ", 0, false, 0},       {"x", 0, false, 0},
-        {"3x", 0, false, 0},     {"0o8", 0, false, 0},     {"- 3", 0, false, 0},
-        {"9223372036854775807", 10, true, LONG_MAX},       {"9223372036854775808", 10, false, 0},
-        {"-9223372036854775808", 10, true, LONG_MIN},      {"1.5", 0, false, 0},
+        {"3", 0, true, 3},
+        {" 42\n", 0, true, 42},
+        {"+7", 0, true, 7},
+        {"-7", 0, true, -7},
+        {"0x1F", 0, true, 31},
+        {"0o22", 0, true, 18},
+        {"0O22", 0, true, 18},
+        {"0b101", 0, true, 5},
+        {"1_000", 0, true, 1000},
+        {"0x_1f", 0, true, 31},
+        {"0", 0, true, 0},
+        {"000", 0, true, 0},
+        {"012", 0, false, 0},
+        {"012", 10, true, 12},
+        {"0x10", 10, false, 0},
+        {"1__0", 0, false, 0},
+        {"_1", 0, false, 0},
+        {"1_", 0, false, 0},
+        {"", 0, false, 0},
+        {" ", 0, false, 0},
+        {"x", 0, false, 0},
+        {"3x", 0, false, 0},
+        {"0o8", 0, false, 0},
+        {"- 3", 0, false, 0},
+        {"9223372036854775807", 10, true, LONG_MAX},
+        {"9223372036854775808", 10, false, 0},
+        {"-9223372036854775808", 10, true, LONG_MIN},
+        {"1.5", 0, false, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -372,9 +390,8 @@ static void test_config_validate_paths(void **state)
     assert_int_equal(set(cfg, CG_SET_chdir, "no-such-subdir", CG_SRC_CLI, err), CG_ERR);
     assert_string_equal(err, "can't chdir to 'no-such-subdir'");
 
-    assert_int_equal(cg_config_set_list(cfg, CG_SET_reload_extra_files, files, 2, CG_SRC_FILE,
-                                        err, 256),
-                     CG_OK);
+    assert_int_equal(
+        cg_config_set_list(cfg, CG_SET_reload_extra_files, files, 2, CG_SRC_FILE, err, 256), CG_OK);
     assert_int_equal(set(cfg, CG_SET_reload_extra_files, "/no/such/file", CG_SRC_FILE, err),
                      CG_ERR);
     assert_string_equal(err, "File /no/such/file does not exists.");
@@ -480,9 +497,8 @@ static void test_config_dict(void **state)
     assert_string_equal(k[1], "it's");
     assert_string_equal(text_of(cfg, CG_SET_secure_scheme_headers),
                         "{'X-SCHEME': 'https', \"it's\": 'a\\\\b\\n'}");
-    assert_int_equal(cg_config_set_dict(cfg, CG_SET_bind, keys, vals, 2, CG_SRC_FILE, err,
-                                        sizeof err),
-                     CG_ERR);
+    assert_int_equal(
+        cg_config_set_dict(cfg, CG_SET_bind, keys, vals, 2, CG_SRC_FILE, err, sizeof err), CG_ERR);
     cg_config_free(cfg);
 }
 
@@ -509,9 +525,9 @@ static void test_config_hooks(void **state)
     assert_string_equal(text_of(cfg, CG_SET_on_starting), "<on_starting()>");
     assert_string_equal(text_of(cfg, CG_SET_when_ready), "<WhenReady.when_ready()>");
     /* replaced: the old one is released */
-    assert_int_equal(cg_config_set_hook(cfg, CG_SET_on_starting, &b, count_release, CG_SRC_CLI,
-                                        err, sizeof err),
-                     CG_OK);
+    assert_int_equal(
+        cg_config_set_hook(cfg, CG_SET_on_starting, &b, count_release, CG_SRC_CLI, err, sizeof err),
+        CG_OK);
     assert_int_equal(released, 1);
     assert_string_equal(text_of(cfg, CG_SET_on_starting), "<on_starting()>");
     /* from a lower source: released at once, the current one kept */
@@ -567,9 +583,9 @@ static void test_config_print_format(void **state)
     assert_non_null(strstr(out, "\nforwarded_allow_ips                = ['127.0.0.1', '::1']\n"));
     assert_non_null(strstr(out, "\ncontrol_socket_mode                = 384\n"));
     assert_non_null(strstr(out, "\nssl_version                        = 2\n"));
-    assert_non_null(
-        strstr(out, "access_log_format                  = %(h)s %(l)s %(u)s %(t)s \"%(r)s\" "
-                    "%(s)s %(b)s \"%(f)s\" \"%(a)s\"\n"));
+    assert_non_null(strstr(out,
+                           "access_log_format                  = %(h)s %(l)s %(u)s %(t)s \"%(r)s\" "
+                           "%(s)s %(b)s \"%(f)s\" \"%(a)s\"\n"));
     assert_int_equal(strncmp(out, "access_log_format ", 18), 0);
     assert_int_equal(out[strlen(out) - 1], '\n');
     /* one line per setting, sorted by name, "=" in column 36 */

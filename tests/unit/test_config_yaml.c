@@ -157,35 +157,35 @@ static void test_yaml_unknown_key(void **state)
     check_failure("Workers: 2\n", "1: unknown setting 'Workers'");
     check_failure("[a]: 1\n", "1: a setting name must be a plain string");
     check_failure("on_starting: mymod.hook\n",
-                   "1: 'on_starting' is a server hook: hooks can only be set in a Python config "
-                   "file");
+                  "1: 'on_starting' is a server hook: hooks can only be set in a Python config "
+                  "file");
 }
 
 static void test_yaml_wrong_values(void **state)
 {
     (void)state;
     check_failure("bind: a\nworkers: x\n",
-                   "2: invalid value for 'workers': invalid literal for int() with base 0: 'x'");
+                  "2: invalid value for 'workers': invalid literal for int() with base 0: 'x'");
     check_failure("workers: -2\n", "1: invalid value for 'workers': Value must be positive: -2");
     check_failure("workers: ~\n",
-                   "1: invalid value for 'workers': int() can't convert non-string with "
-                   "explicit base");
+                  "1: invalid value for 'workers': int() can't convert non-string with "
+                  "explicit base");
     check_failure("daemon: maybe\n", "1: invalid value for 'daemon': Invalid boolean: maybe");
     check_failure("daemon: 'yes'\n", "1: invalid value for 'daemon': Invalid boolean: yes");
     check_failure("workers:\n  - 1\n  - 2\n",
-                   "2: invalid value for 'workers': expected a single value, not a list");
+                  "2: invalid value for 'workers': expected a single value, not a list");
     check_failure("bind: {a: b}\n",
-                   "1: invalid value for 'bind': expected a single value, not a mapping");
+                  "1: invalid value for 'bind': expected a single value, not a mapping");
     check_failure("secure_scheme_headers: x\n",
-                   "1: invalid value for 'secure_scheme_headers': expected a mapping");
+                  "1: invalid value for 'secure_scheme_headers': expected a mapping");
     check_failure("secure_scheme_headers: {a: [b]}\n",
-                   "1: invalid value for 'secure_scheme_headers': expected a mapping of "
-                   "strings");
+                  "1: invalid value for 'secure_scheme_headers': expected a mapping of "
+                  "strings");
     check_failure("bind: [a, [b]]\n", "1: invalid value for 'bind': expected a list of strings");
     check_failure("header_map: keep\n",
-                   "1: invalid value for 'header_map': Invalid header map behaviour: keep");
+                  "1: invalid value for 'header_map': Invalid header map behaviour: keep");
     check_failure("chdir: /no/such/dir\n",
-                   "1: invalid value for 'chdir': can't chdir to '/no/such/dir'");
+                  "1: invalid value for 'chdir': can't chdir to '/no/such/dir'");
 }
 
 static void test_yaml_syntax_errors(void **state)
@@ -214,13 +214,12 @@ static void test_yaml_odd_documents(void **state)
     cg_config_free(cfg);
     /* not a mapping at the top */
     check_failure("- a\n- b\n", "1: the top level must be a mapping of setting names to values");
-    check_failure("just text\n",
-                   "1: the top level must be a mapping of setting names to values");
+    check_failure("just text\n", "1: the top level must be a mapping of setting names to values");
     check_failure("--- [a]\n--- b\n",
-                   "1: the top level must be a mapping of setting names to values");
+                  "1: the top level must be a mapping of setting names to values");
     /* nested junk and binary garbage */
     check_failure("workers: {a: [1, {b: c}]}\n",
-                   "1: invalid value for 'workers': expected a single value, not a mapping");
+                  "1: invalid value for 'workers': expected a single value, not a mapping");
     cfg = cg_config_new();
     write_yaml("\xff\xfe\x00junk", 7);
     assert_int_equal(cg_config_load_yaml(cfg, path, err, sizeof err), CG_ERR);
@@ -254,8 +253,7 @@ static void test_yaml_missing_file(void **state)
     cg_config_t *cfg = cg_config_new();
     char err[512];
     (void)state;
-    assert_int_equal(cg_config_load_yaml(cfg, "/no/such/cgunicorn.yaml", err, sizeof err),
-                     CG_ERR);
+    assert_int_equal(cg_config_load_yaml(cfg, "/no/such/cgunicorn.yaml", err, sizeof err), CG_ERR);
     assert_string_equal(err, "/no/such/cgunicorn.yaml: No such file or directory");
     cg_config_free(cfg);
 }

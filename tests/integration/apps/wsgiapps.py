@@ -8,7 +8,16 @@ from wsgiref.validate import validator
 
 def _echo(environ, start_response):
     """Reply with the environ's interesting keys as JSON."""
-    body = environ['wsgi.input'].read()
+    if environ.get('CONTENT_LENGTH'):
+        body = environ['wsgi.input'].read(int(environ['CONTENT_LENGTH']))
+    else:
+        # chunked: read until EOF, in pieces (the validator wants a size)
+        body = b''
+        while True:
+            part = environ['wsgi.input'].read(7)
+            if not part:
+                break
+            body += part
     keys = ['REQUEST_METHOD', 'PATH_INFO', 'QUERY_STRING', 'RAW_URI', 'SERVER_PROTOCOL',
             'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'REMOTE_PORT', 'SCRIPT_NAME',
             'CONTENT_TYPE', 'CONTENT_LENGTH', 'SERVER_SOFTWARE', 'wsgi.url_scheme',
@@ -25,6 +34,14 @@ def _echo(environ, start_response):
 
 
 echo = validator(_echo)
+raw_echo = _echo
+
+
+def readall(environ, start_response):
+    """wsgi.input.read() with no size: the whole body."""
+    body = environ['wsgi.input'].read()
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'%d:' % len(body), body[:20]]
 
 
 def _lines(environ, start_response):

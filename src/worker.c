@@ -120,6 +120,7 @@ static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
     c.body_buf = ws->body_buf;
     c.body_cap = BODY_BUF_SIZE;
     c.req = &req;
+    c.lim = &ws->lim;
     describe_peer(&c, peer);
     if (ws->io_timeout_s > 0) {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

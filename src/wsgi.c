@@ -952,6 +952,14 @@ static int set_latin1(PyObject *env, PyObject *key, const char *s, size_t len)
 
 static PyObject *method_object(const cg_http_request *req)
 {
+    if (req->method_casefold) {
+        /* casefold_http_method: the parser leaves the bytes as sent */
+        char up[64];
+        size_t n = req->method_len < sizeof(up) ? req->method_len : sizeof(up);
+        for (size_t i = 0; i < n; i++)
+            up[i] = (char)toupper((unsigned char)req->method[i]);
+        return PyUnicode_DecodeLatin1(up, (Py_ssize_t)n, NULL);
+    }
     for (size_t i = 0; i < 8; i++)
         if (req->method_len == strlen(common_methods[i]) &&
             memcmp(req->method, common_methods[i], req->method_len) == 0) {
@@ -1373,7 +1381,7 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     clock_gettime(CLOCK_REALTIME, &wall);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cg_body_init(&c->body, c->fd, c->body_buf, c->body_cap, c->buf + c->head_len,
-                 c->len - c->head_len, req->content_length, req->chunked, NULL);
+                 c->len - c->head_len, req->content_length, req->chunked, c->lim);
     if (req->expect_continue && !c->body.done) {
         c->body.before_read = send_continue;
         c->body.before_read_ctx = c;
@@ -1458,7 +1466,10 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
     char page[2048];
     ssize_t n = cg_http_error_response(err, page, sizeof(page));
 
-    cg_log(CG_LOG_WARNING, "Invalid request from ip=%s: %s", c->remote_addr, err->msg);
+    /* gunicorn logs str(exc), the part of the page's message after its
+     * wrapping */
+    cg_log(CG_LOG_WARNING, "Invalid request from ip=%s: %.*s", c->remote_addr,
+           (int)err->detail_len, err->msg + err->detail_off);
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};
         send_all(c->fd, &iov, 1);

@@ -22,6 +22,7 @@ typedef struct {
     size_t len;
     size_t head_len;      /* bytes of the request head in buf */
     cg_http_request *req;
+    const cg_http_limits *lim; /* for the chunked body's trailers */
     cg_body body;         /* set up by cg_wsgi_handle */
     char *body_buf;       /* worker-owned scratch for the body reader */
     size_t body_cap;

@@ -61,6 +61,11 @@ $(B)/cgunicorn-top: $(MAIN_OBJ) $(UI_OBJ) $(B)/libcgunicorn.a
 $(B)/cgunicorn: $(B)/cgunicorn-top
 	ln -sf cgunicorn-top $@
 
+$(B)/tests/test_fuzz_corpus: tests/unit/test_fuzz_corpus.c $(wildcard tests/fuzz/fuzz_*.c) $(B)/libcgunicorn.a
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(WARN) -Wno-missing-prototypes $(OPT) $(DEFS) $(INCS) -o $@ $< $(wildcard tests/fuzz/fuzz_*.c) $(B)/libcgunicorn.a $(LIBS) -lcmocka
+
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libcgunicorn.a
 	@mkdir -p $(dir $@)
 	@echo "CC $<"

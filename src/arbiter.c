@@ -3,6 +3,7 @@
 #include "cgunicorn/arbiter.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,6 +28,8 @@ typedef struct {
     unsigned age;        /* spawn order: the oldest are stopped first */
     unsigned generation; /* bumped on HUP: older generations are retired */
     bool stopping;       /* sent TERM/QUIT/KILL already */
+    int sb_slot;         /* its scoreboard slot, -1 if none */
+    int tb_fd;           /* read end of its traceback pipe, -1 if none */
 } worker_slot;
 
 typedef enum { RUNNING, STOPPING, STOPPED } arbiter_state;
@@ -50,9 +53,39 @@ struct cg_arbiter {
     struct timespec deadline;
     int exit_code;
     const char *reason;
+    int64_t started_ns;
+    cg_scoreboard_t *sb;
+    bool capture;          /* dashboard mode: worker output comes to us */
+    int out_pipe[2];       /* workers' stdout/stderr in capture mode */
+    char outbuf[4096];     /* a partial line from out_pipe */
+    size_t outlen;
+    cg_arbiter_event_fn event_fn;
+    void *event_ctx;
 };
 
 static int sigpipe_fds[2] = {-1, -1};
+
+/* Tell the front end (if any) about something worth a confirmation. */
+static void event(cg_arbiter_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void event(cg_arbiter_t *a, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    if (a->event_fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    a->event_fn(a->event_ctx, buf);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static const int handled_signals[] = {SIGHUP,  SIGQUIT, SIGINT,  SIGTERM,  SIGTTIN,
                                       SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
@@ -134,6 +167,7 @@ cg_arbiter_t *cg_arbiter_new(cg_config_t *cfg, const char *app_uri, cg_config_re
     a->pid = getpid();
     for (size_t i = 0; i < MAX_LISTENERS; i++)
         a->listeners[i].fd = -1;
+    a->out_pipe[0] = a->out_pipe[1] = -1;
     return a;
 }
 
@@ -143,6 +177,13 @@ void cg_arbiter_free(cg_arbiter_t *a)
         return;
     for (size_t i = 0; i < a->nlisteners; i++)
         cg_listener_close(&a->listeners[i], false);
+    for (size_t i = 0; i < a->nworkers; i++)
+        if (a->workers[i].tb_fd >= 0)
+            close(a->workers[i].tb_fd);
+    if (a->out_pipe[0] >= 0)
+        close(a->out_pipe[0]);
+    if (a->out_pipe[1] >= 0)
+        close(a->out_pipe[1]);
     cg_config_free(a->cfg);
     free(a->app_uri);
     free(a->proc_name);
@@ -226,11 +267,19 @@ static void spawn_worker(cg_arbiter_t *a)
         a->workers = w;
         a->capworkers = cap;
     }
+    int slot = a->sb ? cg_scoreboard_claim(a->sb, a->generation) : -1;
+    int tb[2] = {-1, -1};
+    if (pipe2(tb, O_CLOEXEC) == 0)
+        fcntl(tb[0], F_SETFL, O_NONBLOCK);
     cg_py_before_fork();
     pid = fork();
     if (pid < 0) {
         cg_py_after_fork_parent();
         cg_log(CG_LOG_ERROR, "fork failed: %s", strerror(errno));
+        if (slot >= 0)
+            cg_scoreboard_release(a->sb, slot);
+        close(tb[0]);
+        close(tb[1]);
         return;
     }
     if (pid == 0) {
@@ -241,15 +290,34 @@ static void spawn_worker(cg_arbiter_t *a)
             .app_uri = a->app_uri,
             .proc_name = a->proc_name,
             .master_pid = a->pid,
+            .scoreboard = a->sb,
+            .slot = slot,
+            .traceback_fd = tb[1],
+            .output_fd = a->capture ? a->out_pipe[1] : -1,
         };
         cg_py_after_fork_child();
         close(sigpipe_fds[0]);
         close(sigpipe_fds[1]);
+        if (tb[0] >= 0)
+            close(tb[0]);
+        if (a->out_pipe[0] >= 0)
+            close(a->out_pipe[0]);
+        for (size_t i = 0; i < a->nworkers; i++)
+            if (a->workers[i].tb_fd >= 0)
+                close(a->workers[i].tb_fd);
         cg_worker_main(&p);
     }
     cg_py_after_fork_parent();
-    a->workers[a->nworkers++] =
-        (worker_slot){.pid = pid, .age = a->next_age++, .generation = a->generation};
+    if (tb[1] >= 0)
+        close(tb[1]);
+    if (slot >= 0)
+        cg_scoreboard_set_pid(a->sb, slot, pid);
+    a->workers[a->nworkers++] = (worker_slot){.pid = pid,
+                                              .age = a->next_age++,
+                                              .generation = a->generation,
+                                              .sb_slot = slot,
+                                              .tb_fd = tb[0]};
+    event(a, "worker %d booting", (int)pid);
 }
 
 static size_t live_workers(const cg_arbiter_t *a)
@@ -313,7 +381,16 @@ static void reap_workers(cg_arbiter_t *a)
             cg_log(CG_LOG_DEBUG, "Reaped unknown child (pid:%d)", (int)pid);
             continue;
         }
+        if (a->workers[i].sb_slot >= 0)
+            cg_scoreboard_release(a->sb, a->workers[i].sb_slot);
+        if (a->workers[i].tb_fd >= 0)
+            close(a->workers[i].tb_fd);
         a->workers[i] = a->workers[--a->nworkers];
+        if (WIFEXITED(status))
+            event(a, "worker %d exited (code %d)", (int)pid, WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+            event(a, "worker %d exited (%s)", (int)pid,
+                  sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "signal");
         if (WIFEXITED(status)) {
             int code = WEXITSTATUS(status);
             if (code != 0)
@@ -440,6 +517,40 @@ static void handle_signal(cg_arbiter_t *a, int sig)
     }
 }
 
+/* Dashboard mode: every log line (master and workers alike, the observer
+ * is inherited across fork) goes to the scoreboard's ring. */
+static void ring_observer(void *ctx, bool access, const char *line, size_t len)
+{
+    cg_scoreboard_t *sb = cg_scoreboard_current();
+    (void)ctx;
+    if (sb)
+        cg_sb_ring_push(sb, access, line, len);
+}
+
+/* Dashboard mode: lines the workers printed (print(), tracebacks written to
+ * stderr) go to the ring as error-log lines, and to the error log file. */
+static void drain_output(cg_arbiter_t *a)
+{
+    ssize_t n;
+
+    while ((n = read(a->out_pipe[0], a->outbuf + a->outlen, sizeof(a->outbuf) - a->outlen)) >
+           0) {
+        a->outlen += (size_t)n;
+        char *start = a->outbuf, *nl;
+        while ((nl = memchr(start, '\n', a->outlen - (size_t)(start - a->outbuf))) != NULL) {
+            cg_sb_ring_push(a->sb, false, start, (size_t)(nl - start));
+            cg_log_write_raw(start, (size_t)(nl - start) + 1);
+            start = nl + 1;
+        }
+        a->outlen -= (size_t)(start - a->outbuf);
+        memmove(a->outbuf, start, a->outlen);
+        if (a->outlen == sizeof(a->outbuf)) { /* a very long line: cut it */
+            cg_sb_ring_push(a->sb, false, a->outbuf, a->outlen);
+            a->outlen = 0;
+        }
+    }
+}
+
 int cg_arbiter_start(cg_arbiter_t *a)
 {
     if (sigpipe_fds[0] < 0) {
@@ -449,6 +560,17 @@ int cg_arbiter_start(cg_arbiter_t *a)
         }
     }
     install_signals();
+    a->started_ns = mono_ns();
+    a->sb = cg_scoreboard_create(CG_SB_MAX_SLOTS, 1024);
+    cg_scoreboard_bind(a->sb, -1);
+    if (a->capture) {
+        if (pipe2(a->out_pipe, O_CLOEXEC) != 0) {
+            cg_log(CG_LOG_ERROR, "pipe: %s", strerror(errno));
+            return 1;
+        }
+        fcntl(a->out_pipe[0], F_SETFL, O_NONBLOCK);
+        cg_log_set_observer(ring_observer, a);
+    }
     cg_log(CG_LOG_INFO, "Starting " CG_SERVER_NAME " %s", CG_VERSION);
     if (open_listeners(a) != 0) {
         close_listeners(a, false);
@@ -464,16 +586,19 @@ int cg_arbiter_start(cg_arbiter_t *a)
 
 bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
 {
-    struct pollfd pfd = {.fd = sigpipe_fds[0], .events = POLLIN};
+    struct pollfd pfd[2] = {{.fd = sigpipe_fds[0], .events = POLLIN},
+                            {.fd = a->out_pipe[0], .events = POLLIN}};
     unsigned char sigs[64];
     ssize_t n;
 
     if (a->state == STOPPED)
         return false;
-    if (poll(&pfd, 1, timeout_ms) > 0) {
+    if (poll(pfd, a->out_pipe[0] >= 0 ? 2 : 1, timeout_ms) > 0) {
         while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs))) > 0)
             for (ssize_t i = 0; i < n; i++)
                 handle_signal(a, sigs[i]);
+        if (a->out_pipe[0] >= 0)
+            drain_output(a);
     }
     reap_workers(a);
     if (a->state == RUNNING) {
@@ -490,8 +615,13 @@ bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
             if (pid < 0)
                 break;
             for (size_t i = 0; i < a->nworkers; i++)
-                if (a->workers[i].pid == pid)
+                if (a->workers[i].pid == pid) {
+                    if (a->workers[i].sb_slot >= 0)
+                        cg_scoreboard_release(a->sb, a->workers[i].sb_slot);
+                    if (a->workers[i].tb_fd >= 0)
+                        close(a->workers[i].tb_fd);
                     a->workers[i] = a->workers[--a->nworkers];
+                }
         }
         a->nworkers = 0;
     }
@@ -553,4 +683,92 @@ int cg_arbiter_kill_worker(cg_arbiter_t *a, pid_t pid, bool graceful)
 void cg_arbiter_shutdown(cg_arbiter_t *a, bool graceful)
 {
     begin_stop(a, graceful);
+}
+
+void cg_arbiter_get_info(const cg_arbiter_t *a, cg_arbiter_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->app, sizeof(out->app), "%s", a->app_uri);
+    snprintf(out->proc_name, sizeof(out->proc_name), "%s", a->proc_name);
+    cg_listeners_urls(a->listeners, a->nlisteners, out->listeners, sizeof(out->listeners));
+    snprintf(out->worker_class, sizeof(out->worker_class), "sync");
+    out->master_pid = a->pid;
+    out->started_ns = a->started_ns;
+    out->workers_running = (int)live_workers(a);
+    out->workers_target = a->target;
+    out->stopping = a->state != RUNNING;
+    out->graceful = !a->quick;
+    if (out->stopping) {
+        double left = (double)a->deadline.tv_sec + (double)a->deadline.tv_nsec / 1e9 - now_mono();
+        out->stop_left_s = left > 0 ? left : 0;
+    }
+}
+
+cg_scoreboard_t *cg_arbiter_scoreboard(const cg_arbiter_t *a)
+{
+    return a->sb;
+}
+
+void cg_arbiter_set_capture(cg_arbiter_t *a, bool capture)
+{
+    char err[256];
+
+    a->capture = capture;
+    if (!capture)
+        return;
+    /* "-" would be the terminal: the dashboard owns it now */
+    const char *el = cg_config_str(a->cfg, CG_SET_errorlog);
+    const char *al = cg_config_str(a->cfg, CG_SET_accesslog);
+    const char *lvl = cg_config_str(a->cfg, CG_SET_loglevel);
+    int level = cg_log_level_parse(lvl ? lvl : "info");
+    if (el == NULL || strcmp(el, "-") == 0)
+        cg_log_open_error("/dev/null", level < 0 ? CG_LOG_INFO : (cg_log_level)level, err,
+                          sizeof(err));
+    if (al && strcmp(al, "-") == 0)
+        cg_log_open_access("/dev/null", err, sizeof(err));
+}
+
+void cg_arbiter_set_event_cb(cg_arbiter_t *a, cg_arbiter_event_fn fn, void *ctx)
+{
+    a->event_fn = fn;
+    a->event_ctx = ctx;
+}
+
+static worker_slot *find_worker(cg_arbiter_t *a, pid_t pid)
+{
+    for (size_t i = 0; i < a->nworkers; i++)
+        if (a->workers[i].pid == pid)
+            return &a->workers[i];
+    return NULL;
+}
+
+int cg_arbiter_request_traceback(cg_arbiter_t *a, pid_t pid)
+{
+    worker_slot *w = find_worker(a, pid);
+    char junk[4096];
+
+    if (w == NULL || w->tb_fd < 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    while (read(w->tb_fd, junk, sizeof(junk)) > 0) {
+        /* drop what an earlier request left */
+    }
+    return kill(pid, CG_SIG_TRACEBACK);
+}
+
+size_t cg_arbiter_read_traceback(cg_arbiter_t *a, pid_t pid, char *buf, size_t len, size_t cap)
+{
+    worker_slot *w = find_worker(a, pid);
+    ssize_t n;
+
+    if (cap == 0)
+        return 0;
+    if (len >= cap)
+        len = cap - 1;
+    while (w && w->tb_fd >= 0 && len < cap - 1 &&
+           (n = read(w->tb_fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    return len;
 }

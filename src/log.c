@@ -438,6 +438,12 @@ void cg_log_close(void)
     g_log.observer_ctx = NULL;
 }
 
+/* Raw text to the error log, as it is (worker output in dashboard mode). */
+void cg_log_write_raw(const char *text, size_t len)
+{
+    write_all(g_log.err.fd, text, len);
+}
+
 /* The error log's descriptor (stable across cg_log_reopen). */
 int cg_log_error_fd(void)
 {

@@ -321,6 +321,22 @@ void *cg_py_app(void)
     return app_obj;
 }
 
+int cg_py_register_traceback(int sig, int fd)
+{
+    PyObject *fh = PyImport_ImportModule("faulthandler"); /* owned */
+    PyObject *r = NULL;
+
+    if (fh)
+        r = PyObject_CallMethod(fh, "register", "iiii", sig, fd, 1, 0);
+    Py_XDECREF(fh);
+    if (r == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 void cg_py_release_gil(void)
 {
     saved_tstate = PyEval_SaveThread();

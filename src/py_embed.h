@@ -40,6 +40,10 @@ void *cg_py_app(void);
  * frees), clearing the exception; NULL when none is set. */
 char *cg_py_format_exception(void);
 
+/* Make signal sig dump the Python traceback of every thread to fd
+ * (faulthandler.register): works while the worker is busy or stuck. */
+int cg_py_register_traceback(int sig, int fd);
+
 /* Release the GIL for a thread that is going to block outside Python, and
  * take it back. */
 void cg_py_release_gil(void);

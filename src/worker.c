@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cgunicorn/arbiter.h"
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
 #include "http_parser.h"
@@ -157,13 +158,16 @@ static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
     }
     if (head < 0) {
         cg_wsgi_reject(&c, &err);
+        cg_sb_request_end(c.status, 0, 0);
         return;
     }
     c.head_len = (size_t)head;
     c.keep_alive_allowed = false; /* the sync worker closes after each response */
+    cg_sb_request_start(req.method, req.method_len, req.target, req.target_len, c.remote_addr);
     in_request = 1;
     cg_wsgi_handle(&c);
     in_request = 0;
+    cg_sb_request_end(c.status, (uint64_t)c.sent, (uint64_t)c.duration_us);
 }
 
 void cg_worker_main(const cg_worker_params *p)
@@ -178,6 +182,16 @@ void cg_worker_main(const cg_worker_params *p)
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     if (getppid() != p->master_pid)
         _exit(0); /* the master died before we could ask to be told */
+    cg_scoreboard_bind(p->scoreboard, p->slot);
+    if (p->output_fd >= 0) {
+        /* dashboard mode: print() and tracebacks go to the master, never
+         * to the terminal */
+        dup2(p->output_fd, STDOUT_FILENO);
+        dup2(p->output_fd, STDERR_FILENO);
+        close(p->output_fd);
+    }
+    if (p->traceback_fd >= 0)
+        cg_py_register_traceback(CG_SIG_TRACEBACK, p->traceback_fd);
     cg_proctitle_set("cgunicorn: worker [%s]", p->proc_name);
     cg_log(CG_LOG_INFO, "Booting worker with pid: %d", (int)getpid());
 
@@ -224,10 +238,12 @@ void cg_worker_main(const cg_worker_params *p)
         pfds[i].events = POLLIN;
     }
     cg_py_release_gil();
+    cg_sb_set_state(CG_WS_IDLE);
 
     while (!stop_graceful && !stop_quick) {
         bool served = false;
 
+        cg_sb_heartbeat();
         if (reopen_logs) {
             reopen_logs = 0;
             cg_log_reopen();
@@ -252,6 +268,7 @@ void cg_worker_main(const cg_worker_params *p)
         if (!served)
             poll(pfds, n, 1000);
     }
+    cg_sb_set_state(CG_WS_STOPPING);
     cg_log(CG_LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());
     fflush(stdout);
     fflush(stderr);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "cgunicorn/config.h"
+#include "cgunicorn/scoreboard.h"
 #include "sock.h"
 
 typedef struct {
@@ -15,6 +16,10 @@ typedef struct {
     const char *app_uri;
     const char *proc_name; /* for the process title */
     pid_t master_pid;
+    cg_scoreboard_t *scoreboard; /* may be NULL */
+    int slot;                    /* this worker's scoreboard slot */
+    int traceback_fd;            /* write end of the traceback pipe, or -1 */
+    int output_fd;               /* capture mode: stdout/stderr go here, or -1 */
 } cg_worker_params;
 
 /* Body of a freshly forked worker (signals already reset by the caller).

@@ -1443,9 +1443,15 @@ finish:
         Py_XDECREF(cr);
     }
     if (r) {
+        struct timespec t1;
         finish_response(r);
         log_access(c, r, env, &wall, &t0);
         r->conn = NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        c->status = r->status_code;
+        c->sent = r->sent;
+        c->duration_us =
+            (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
     if (input)
         input->body = NULL;
@@ -1470,6 +1476,7 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
      * wrapping */
     cg_log(CG_LOG_WARNING, "Invalid request from ip=%s: %.*s", c->remote_addr,
            (int)err->detail_len, err->msg + err->detail_off);
+    c->status = err->status;
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};
         send_all(c->fd, &iov, 1);

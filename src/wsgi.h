@@ -29,6 +29,9 @@ typedef struct {
     bool keep_alive_allowed; /* the worker's policy (false for sync) */
     bool close;           /* out: close the connection after this request */
     long long requests;   /* out: incremented per request handled */
+    int status;           /* out: the status sent (0 if none) */
+    long long sent;       /* out: body bytes sent */
+    long long duration_us; /* out: from the head parsed to the response done */
 } cg_wsgi_conn;
 
 /* Build the per-worker WSGI state (constant environ entries, types).  Needs

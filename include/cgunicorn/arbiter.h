@@ -8,9 +8,11 @@
 #define CGUNICORN_ARBITER_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "cgunicorn/config.h"
+#include "cgunicorn/scoreboard.h"
 
 typedef struct cg_arbiter cg_arbiter_t;
 
@@ -45,5 +47,50 @@ void cg_arbiter_reload(cg_arbiter_t *a);           /* HUP */
 void cg_arbiter_reopen_logs(cg_arbiter_t *a);      /* USR1 */
 int cg_arbiter_kill_worker(cg_arbiter_t *a, pid_t pid, bool graceful);
 void cg_arbiter_shutdown(cg_arbiter_t *a, bool graceful); /* TERM / INT */
+
+/* --- for front ends ------------------------------------------------- */
+
+/* What a dashboard header shows. */
+typedef struct {
+    char app[256];        /* app URI */
+    char proc_name[256];
+    char listeners[1024]; /* comma-joined URLs, as "Listening at:" */
+    char worker_class[32];
+    pid_t master_pid;
+    int64_t started_ns;   /* CLOCK_MONOTONIC when the arbiter started */
+    int workers_running;  /* live workers (not being stopped) */
+    int workers_target;
+    bool stopping;        /* a shutdown is in progress */
+    bool graceful;        /* ... and it is a graceful one */
+    double stop_left_s;   /* seconds before the graceful stop turns to SIGKILL */
+} cg_arbiter_info;
+
+void cg_arbiter_get_info(const cg_arbiter_t *a, cg_arbiter_info *out);
+
+/* The shared scoreboard (valid after cg_arbiter_start). */
+cg_scoreboard_t *cg_arbiter_scoreboard(const cg_arbiter_t *a);
+
+/* Dashboard mode, set before cg_arbiter_start: nothing may reach the
+ * terminal behind the front end.  Workers' stdout/stderr go through a pipe
+ * into the master, which puts each line into the scoreboard's log ring (and
+ * the error log file, when one is set); log destinations "-" write nowhere
+ * but the ring. */
+void cg_arbiter_set_capture(cg_arbiter_t *a, bool capture);
+
+/* Things worth a one-line confirmation ("worker 4121 exited", "worker 4188
+ * booting").  Called from cg_arbiter_step(). */
+typedef void (*cg_arbiter_event_fn)(void *ctx, const char *text);
+void cg_arbiter_set_event_cb(cg_arbiter_t *a, cg_arbiter_event_fn fn, void *ctx);
+
+/* Ask worker pid for the Python traceback of all its threads, taken from the
+ * live process without stopping it (faulthandler on a real-time signal,
+ * written to a pipe only the master reads).  Then poll
+ * cg_arbiter_read_traceback, which appends what has arrived to buf (up to
+ * cap-1 bytes, NUL-terminated) and returns the total length so far. */
+int cg_arbiter_request_traceback(cg_arbiter_t *a, pid_t pid);
+size_t cg_arbiter_read_traceback(cg_arbiter_t *a, pid_t pid, char *buf, size_t len, size_t cap);
+
+/* The signal a worker dumps its traceback on. */
+#define CG_SIG_TRACEBACK (SIGRTMIN + 2)
 
 #endif

@@ -58,6 +58,9 @@ void cg_log_set_level(cg_log_level level);
  * record: the prefix on the first line only, as Python's logging does. */
 void cg_log(cg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Raw text to the error log, without a prefix (captured worker output). */
+void cg_log_write_raw(const char *text, size_t len);
+
 /* Optional observer that sees every error-log and access-log line (already
  * formatted, without the trailing newline; `line` is len bytes, not
  * NUL-terminated) - the dashboard's log pane.  Called synchronously from the

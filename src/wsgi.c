@@ -460,6 +460,23 @@ typedef struct {
     PyObject_HEAD cg_body *body; /* NULL once the request is over */
 } Input;
 
+/* The optional size argument of read/readline/readlines: None or absent
+ * means -1.  0 with an exception set on a bad argument. */
+static int size_arg(PyObject *args, const char *format, Py_ssize_t *size)
+{
+    PyObject *arg = Py_None;
+
+    *size = -1;
+    if (!PyArg_ParseTuple(args, format, &arg))
+        return 0;
+    if (arg != Py_None) {
+        *size = PyLong_AsSsize_t(arg);
+        if (*size == -1 && PyErr_Occurred())
+            return 0;
+    }
+    return 1;
+}
+
 /* Fill until n bytes are buffered or the body ends; -1 on a read error. */
 static int input_want(cg_body *b, size_t n)
 {
@@ -501,16 +518,10 @@ static PyObject *input_take(cg_body *b, size_t n)
 static PyObject *Input_read(PyObject *self, PyObject *args)
 {
     cg_body *b = ((Input *)self)->body;
-    Py_ssize_t size = -1;
-    PyObject *arg = Py_None;
+    Py_ssize_t size;
 
-    if (!PyArg_ParseTuple(args, "|O:read", &arg))
+    if (!size_arg(args, "|O:read", &size))
         return NULL;
-    if (arg != Py_None) {
-        size = PyLong_AsSsize_t(arg);
-        if (size == -1 && PyErr_Occurred())
-            return NULL;
-    }
     if (b == NULL || size == 0)
         return PyBytes_FromStringAndSize("", 0);
     if (size > 0) {
@@ -559,16 +570,11 @@ static PyObject *Input_read(PyObject *self, PyObject *args)
 static PyObject *Input_readline(PyObject *self, PyObject *args)
 {
     cg_body *b = ((Input *)self)->body;
-    Py_ssize_t size = -1;
-    PyObject *arg = Py_None, *out = NULL;
+    Py_ssize_t size;
+    PyObject *out = NULL;
 
-    if (!PyArg_ParseTuple(args, "|O:readline", &arg))
+    if (!size_arg(args, "|O:readline", &size))
         return NULL;
-    if (arg != Py_None) {
-        size = PyLong_AsSsize_t(arg);
-        if (size == -1 && PyErr_Occurred())
-            return NULL;
-    }
     if (b == NULL || size == 0)
         return PyBytes_FromStringAndSize("", 0);
     out = PyBytes_FromStringAndSize(NULL, 0);
@@ -603,16 +609,11 @@ static PyObject *Input_readline(PyObject *self, PyObject *args)
 /* readlines(hint=-1) */
 static PyObject *Input_readlines(PyObject *self, PyObject *args)
 {
-    Py_ssize_t hint = -1, total = 0;
-    PyObject *arg = Py_None, *lines = NULL, *empty = NULL;
+    Py_ssize_t hint, total = 0;
+    PyObject *lines = NULL, *empty = NULL;
 
-    if (!PyArg_ParseTuple(args, "|O:readlines", &arg))
+    if (!size_arg(args, "|O:readlines", &hint))
         return NULL;
-    if (arg != Py_None) {
-        hint = PyLong_AsSsize_t(arg);
-        if (hint == -1 && PyErr_Occurred())
-            return NULL;
-    }
     lines = PyList_New(0);
     empty = PyTuple_New(0);
     while (lines && empty) {

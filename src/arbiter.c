@@ -16,12 +16,14 @@
 
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
+#include "hooks.h"
 #include "proctitle.h"
 #include "py_embed.h"
 #include "sock.h"
 #include "worker.h"
 
 #define MAX_LISTENERS 64
+#define MAX_HOOK_PIDS CG_SB_MAX_SLOTS
 
 typedef struct {
     pid_t pid;
@@ -53,6 +55,9 @@ struct cg_arbiter {
     struct timespec deadline;
     int exit_code;
     const char *reason;
+    pid_t hook_pids[MAX_HOOK_PIDS]; /* scratch for hook_server() */
+    size_t hook_npids;
+    const char *hook_urls[MAX_LISTENERS];
     int64_t started_ns;
     cg_scoreboard_t *sb;
     bool capture;          /* dashboard mode: worker output comes to us */
@@ -254,6 +259,48 @@ static void install_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* What the hooks see of the master now.  The arrays live in a. */
+static cg_hook_server hook_server(cg_arbiter_t *a)
+{
+    a->hook_npids = 0;
+    for (size_t i = 0; i < a->nworkers && i < MAX_HOOK_PIDS; i++)
+        a->hook_pids[a->hook_npids++] = a->workers[i].pid;
+    for (size_t i = 0; i < a->nlisteners; i++)
+        a->hook_urls[i] = a->listeners[i].url;
+    return (cg_hook_server){.pid = a->pid,
+                            .app_uri = a->app_uri,
+                            .proc_name = a->proc_name,
+                            .num_workers = a->target,
+                            .worker_pids = a->hook_pids,
+                            .nworkers = a->hook_npids,
+                            .listeners = a->hook_urls,
+                            .nlisteners = a->nlisteners};
+}
+
+static void begin_stop(cg_arbiter_t *a, bool graceful);
+
+/* gunicorn: an exception in a hook the master runs from its main loop is
+ * "Unhandled exception in main loop": quick stop, exit -1 (255). */
+static void main_loop_failure(cg_arbiter_t *a)
+{
+    cg_log(CG_LOG_ERROR, "Unhandled exception in main loop");
+    begin_stop(a, false);
+    a->exit_code = 255;
+}
+
+/* Set the target worker count, firing nworkers_changed as gunicorn's
+ * num_workers setter does (old < 0: None, the first time). */
+static void set_target(cg_arbiter_t *a, int target, int old)
+{
+    a->target = target;
+    if (target != old) {
+        cg_log(CG_LOG_DEBUG, "%d workers", target);
+        cg_hook_server s = hook_server(a);
+        if (cg_hook_call_nworkers_changed(&s, target, old) != 0)
+            main_loop_failure(a);
+    }
+}
+
 /* Fork one worker. */
 static void spawn_worker(cg_arbiter_t *a)
 {
@@ -267,12 +314,34 @@ static void spawn_worker(cg_arbiter_t *a)
         a->workers = w;
         a->capworkers = cap;
     }
+    cg_hook_server hs = hook_server(a);
+    cg_hook_worker hw = {.ppid = a->pid,
+                         .age = a->next_age,
+                         .max_requests = cg_config_int(a->cfg, CG_SET_max_requests),
+                         .timeout = cg_config_int(a->cfg, CG_SET_timeout)};
+    if (cg_hook_call_server_worker(CG_SET_pre_fork, &hs, &hw) != 0) {
+        main_loop_failure(a);
+        return;
+    }
     int slot = a->sb ? cg_scoreboard_claim(a->sb, a->generation) : -1;
     int tb[2] = {-1, -1};
     if (pipe2(tb, O_CLOEXEC) == 0)
         fcntl(tb[0], F_SETFL, O_NONBLOCK);
+    /* Block the master's signals across fork: until the child has installed
+     * its own handlers (cg_worker_main's init_signals unblocks them), a
+     * signal sent to it would run the master's handler there and write to
+     * the self-pipe it still shares with the master (a TERM for the new
+     * worker read as a TERM for the master), or be lost once the pipe is
+     * closed. */
+    sigset_t block, saved;
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
+        sigaddset(&block, handled_signals[i]);
+    sigprocmask(SIG_BLOCK, &block, &saved);
     cg_py_before_fork();
     pid = fork();
+    if (pid != 0)
+        sigprocmask(SIG_SETMASK, &saved, NULL);
     if (pid < 0) {
         cg_py_after_fork_parent();
         cg_log(CG_LOG_ERROR, "fork failed: %s", strerror(errno));
@@ -294,6 +363,8 @@ static void spawn_worker(cg_arbiter_t *a)
             .slot = slot,
             .traceback_fd = tb[1],
             .output_fd = a->capture ? a->out_pipe[1] : -1,
+            .age = a->next_age,
+            .server = hs,
         };
         cg_py_after_fork_child();
         close(sigpipe_fds[0]);
@@ -385,7 +456,11 @@ static void reap_workers(cg_arbiter_t *a)
             cg_scoreboard_release(a->sb, a->workers[i].sb_slot);
         if (a->workers[i].tb_fd >= 0)
             close(a->workers[i].tb_fd);
+        cg_hook_worker hw = {.pid = pid, .ppid = a->pid, .age = a->workers[i].age};
         a->workers[i] = a->workers[--a->nworkers];
+        cg_hook_server hs = hook_server(a);
+        if (cg_hook_call_server_worker(CG_SET_child_exit, &hs, &hw) != 0)
+            main_loop_failure(a);
         if (WIFEXITED(status))
             event(a, "worker %d exited (code %d)", (int)pid, WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
@@ -453,7 +528,8 @@ static void reload(cg_arbiter_t *a)
             rebind = strcmp(ob[i], nb[i]) != 0;
         cg_config_free(a->cfg);
         a->cfg = ncfg;
-        a->target = (int)cg_config_int(ncfg, CG_SET_workers);
+        cg_hooks_use(ncfg);
+        set_target(a, (int)cg_config_int(ncfg, CG_SET_workers), a->target);
         if (rebind) {
             close_listeners(a, true);
             if (open_listeners(a) != 0) {
@@ -464,8 +540,13 @@ static void reload(cg_arbiter_t *a)
         }
     }
     cg_log_reopen();
+    cg_hook_server hs = hook_server(a);
+    if (cg_hook_call_server(CG_SET_on_reload, &hs) != 0) {
+        main_loop_failure(a);
+        return;
+    }
     a->generation++;
-    for (int i = 0; i < a->target; i++)
+    for (int i = 0; i < a->target && a->state == RUNNING; i++)
         spawn_worker(a);
     for (size_t i = 0; i < a->nworkers; i++)
         if (a->workers[i].generation != a->generation && !a->workers[i].stopping)
@@ -572,12 +653,23 @@ int cg_arbiter_start(cg_arbiter_t *a)
         cg_log_set_observer(ring_observer, a);
     }
     cg_log(CG_LOG_INFO, "Starting " CG_SERVER_NAME " %s", CG_VERSION);
+    cg_hook_server hs = hook_server(a);
+    /* gunicorn: an exception in on_starting or when_ready ends the start */
+    if (cg_hook_call_server(CG_SET_on_starting, &hs) != 0)
+        return 1;
     if (open_listeners(a) != 0) {
         close_listeners(a, false);
         return 1;
     }
     log_listening(a);
     cg_log(CG_LOG_INFO, "Using worker: sync");
+    int target = a->target;
+    set_target(a, target, -1);
+    hs = hook_server(a);
+    if (cg_hook_call_server(CG_SET_when_ready, &hs) != 0) {
+        close_listeners(a, true);
+        return 1;
+    }
     cg_proctitle_set("cgunicorn: master [%s]", a->proc_name);
     cg_log(CG_LOG_DEBUG, "Arbiter booted");
     manage_workers(a);
@@ -627,6 +719,9 @@ bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
     }
     if (a->nworkers > 0)
         return true;
+    cg_hook_server hs = hook_server(a);
+    if (cg_hook_call_server(CG_SET_on_exit, &hs) != 0 && a->exit_code == 0)
+        a->exit_code = 1;
     cg_log(a->reason ? CG_LOG_ERROR : CG_LOG_INFO, "Shutting down: Master");
     if (a->reason)
         cg_log(CG_LOG_ERROR, "Reason: %s", a->reason);
@@ -645,13 +740,11 @@ void cg_arbiter_scale(cg_arbiter_t *a, int delta)
 {
     int old = a->target;
 
+    int target = old + delta;
+
     if (a->state != RUNNING)
         return;
-    a->target += delta;
-    if (a->target < 1)
-        a->target = 1;
-    if (a->target != old)
-        cg_log(CG_LOG_DEBUG, "%d workers", a->target);
+    set_target(a, target < 1 ? 1 : target, old);
     manage_workers(a);
 }
 

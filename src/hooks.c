@@ -365,3 +365,51 @@ int cg_hook_call_nworkers_changed(const cg_hook_server *s, int new_value, int ol
     }
     return call(CG_SET_nworkers_changed, so, nv, ov);
 }
+
+static const cg_hook_worker *request_worker;
+
+void cg_hooks_set_worker(const cg_hook_worker *w)
+{
+    request_worker = w;
+}
+
+int cg_hook_call_request(int id, void *req, void *environ, void *resp)
+{
+    static const cg_hook_worker none;
+    PyObject *fn, *code = NULL, *argc = NULL;
+    long nargs = 4;
+
+    if (!cg_hook_set(id))
+        return 0;
+    PyObject *wo = worker_object(request_worker ? request_worker : &none);
+    if (wo == NULL)
+        return call(id, NULL, NULL, NULL);
+    Py_XINCREF((PyObject *)req);
+    if (id == CG_SET_pre_request)
+        return call(id, wo, req, NULL);
+    /* post_request of arity 2 or 3 is accepted: gunicorn adapts it */
+    fn = cg_config_hook(hooks_cfg, id);
+    code = PyObject_GetAttrString(fn, "__code__");
+    argc = code ? PyObject_GetAttrString(code, "co_argcount") : NULL;
+    if (argc && PyLong_Check(argc))
+        nargs = PyLong_AsLong(argc) - (PyObject_HasAttrString(fn, "__self__") ? 1 : 0);
+    PyErr_Clear();
+    Py_XDECREF(code);
+    Py_XDECREF(argc);
+    PyObject *args = nargs <= 2   ? PyTuple_Pack(2, wo, (PyObject *)req)
+                     : nargs == 3 ? PyTuple_Pack(3, wo, (PyObject *)req, (PyObject *)environ)
+                                  : PyTuple_Pack(4, wo, (PyObject *)req, (PyObject *)environ,
+                                                 (PyObject *)resp);
+    Py_DECREF(wo);
+    Py_XDECREF((PyObject *)req);
+    PyObject *r = args ? PyObject_Call(fn, args, NULL) : NULL;
+    Py_XDECREF(args);
+    if (r == NULL) {
+        char *tb = cg_py_format_exception();
+        cg_log(CG_LOG_ERROR, "Exception in post_request hook\n%s", tb ? tb : "");
+        free(tb);
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}

@@ -50,4 +50,11 @@ int cg_hook_call_worker(int id, const cg_hook_worker *w);
 /* nworkers_changed(server, new_value, old_value); old < 0 means None */
 int cg_hook_call_nworkers_changed(const cg_hook_server *s, int new_value, int old_value);
 
+/* The worker the request hooks (pre_request, post_request) are called
+ * with: set once by the worker after fork. */
+void cg_hooks_set_worker(const cg_hook_worker *w);
+/* pre_request(worker, req) / post_request(worker, req, environ, resp), with
+ * req, environ and resp Python objects (borrowed PyObject *). */
+int cg_hook_call_request(int id, void *req, void *environ, void *resp);
+
 #endif

@@ -15,6 +15,7 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/config.h"
 #include "cgunicorn/log.h"
+#include "hooks.h"
 #include "proctitle.h"
 #include "py_embed.h"
 
@@ -311,6 +312,7 @@ int main(int argc, char **argv)
     rc = build_config(&src, &cfg, &cli);
     if (rc != 0)
         return rc;
+    cg_hooks_use(cfg);
     if (cli.help) {
         cg_cli_help(stdout, src.prog);
         return 0;

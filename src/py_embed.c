@@ -337,6 +337,91 @@ int cg_py_register_traceback(int sig, int fd)
     return 0;
 }
 
+static void (*worker_signal_cb)(int sig);
+
+/* _cgunicorn_signal(sig): the C side of the worker's Python handlers. */
+static PyObject *worker_signal_fn(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long sig = PyLong_AsLong(arg);
+    if (sig == -1 && PyErr_Occurred())
+        return NULL;
+    if (worker_signal_cb)
+        worker_signal_cb((int)sig);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef worker_signal_def = {"_cgunicorn_signal", worker_signal_fn, METH_O,
+                                        "Called by the worker's signal handlers."};
+
+static const char worker_signals_src[] =
+    "import signal, sys\n"
+    "def _cg_quit(sig, frame):\n"
+    "    _cgunicorn_signal(sig)\n"
+    "    sys.exit(0)\n"
+    "def _cg_abort(sig, frame):\n"
+    "    _cgunicorn_signal(sig)\n"
+    "    sys.exit(1)\n"
+    "signal.signal(signal.SIGINT, _cg_quit)\n"
+    "signal.signal(signal.SIGQUIT, _cg_quit)\n"
+    "signal.signal(signal.SIGABRT, _cg_abort)\n";
+
+int cg_py_worker_signals(void (*on_signal)(int sig))
+{
+    PyObject *globals = PyDict_New(), *fn = NULL, *res = NULL; /* owned */
+    int rc = -1;
+
+    worker_signal_cb = on_signal;
+    fn = PyCFunction_New(&worker_signal_def, NULL);
+    if (globals == NULL || fn == NULL ||
+        PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) ||
+        PyDict_SetItemString(globals, "_cgunicorn_signal", fn))
+        goto done;
+    res = PyRun_String(worker_signals_src, Py_file_input, globals, globals);
+    rc = res ? 0 : -1;
+done:
+    if (rc != 0) {
+        char *tb = cg_py_format_exception();
+        cg_log(CG_LOG_ERROR, "installing the worker's signal handlers failed\n%s", tb ? tb : "");
+        free(tb);
+    }
+    Py_XDECREF(globals);
+    Py_XDECREF(fn);
+    Py_XDECREF(res);
+    return rc;
+}
+
+/* The code of a pending SystemExit, clearing it; -1 for anything else. */
+static int system_exit_code(void)
+{
+    int code = -1;
+
+    if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+        PyObject *exc = take_exception(); /* owned */
+        PyObject *c = exc ? PyObject_GetAttrString(exc, "code") : NULL;
+        code = c && PyLong_Check(c) ? (int)PyLong_AsLong(c) : 1;
+        Py_XDECREF(c);
+        Py_XDECREF(exc);
+    }
+    PyErr_Clear();
+    return code;
+}
+
+int cg_py_check_signals(void)
+{
+    return PyErr_CheckSignals() != 0 ? system_exit_code() : -1;
+}
+
+int cg_py_run_pending_signals(void)
+{
+    int code;
+
+    cg_py_acquire_gil();
+    code = cg_py_check_signals();
+    cg_py_release_gil();
+    return code;
+}
+
 void cg_py_release_gil(void)
 {
     saved_tstate = PyEval_SaveThread();

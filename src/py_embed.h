@@ -44,6 +44,18 @@ char *cg_py_format_exception(void);
  * (faulthandler.register): works while the worker is busy or stuck. */
 int cg_py_register_traceback(int sig, int fd);
 
+/* Worker: let INT/QUIT and ABRT interrupt Python code the way gunicorn's
+ * worker signal handlers do: at the next bytecode boundary (or when a
+ * blocking call such as time.sleep is interrupted) on_signal(sig) runs in
+ * the main thread with the GIL, then SystemExit(code) is raised (0 for
+ * INT/QUIT, 1 for ABRT) and unwinds the app.  Returns 0 or -1. */
+int cg_py_worker_signals(void (*on_signal)(int sig));
+/* Worker, idle, GIL not held: run the Python-level handlers of any signal
+ * that arrived.  Returns the SystemExit code they raised, or -1 if none. */
+int cg_py_run_pending_signals(void);
+/* The same with the GIL held (after a request). */
+int cg_py_check_signals(void);
+
 /* Release the GIL for a thread that is going to block outside Python, and
  * take it back. */
 void cg_py_release_gil(void);

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "cgunicorn/arbiter.h"
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
+#include "hooks.h"
 #include "http_parser.h"
 #include "proctitle.h"
 #include "py_embed.h"
@@ -27,10 +30,17 @@
 #define HEAD_BUF_START 8192
 
 static volatile sig_atomic_t stop_graceful; /* TERM */
-static volatile sig_atomic_t stop_quick;    /* INT, QUIT */
+static volatile sig_atomic_t stop_quick;    /* INT, QUIT, ABRT (via Python) */
+static volatile sig_atomic_t exit_code;     /* of a quick stop: 0, or 1 for ABRT */
 static volatile sig_atomic_t reopen_logs;   /* USR1 */
-static volatile sig_atomic_t in_request;
 
+/* What the hooks see of this worker. */
+static cg_hook_worker self_info;
+static cg_hook_server master_info;
+
+/* TERM and USR1 only set flags; INT, QUIT and ABRT are Python-level
+ * handlers (cg_py_worker_signals) so they interrupt the app as gunicorn's
+ * do.  Until those are installed, INT/QUIT still stop the worker here. */
 static void on_signal(int sig)
 {
     switch (sig) {
@@ -40,13 +50,23 @@ static void on_signal(int sig)
     case SIGINT:
     case SIGQUIT:
         stop_quick = 1;
-        /* a quick stop does not wait for the request in progress */
-        if (in_request)
-            _exit(0);
         break;
     case SIGUSR1:
         reopen_logs = 1;
         break;
+    }
+}
+
+/* Runs in Python's signal handler (main thread, GIL held), before the
+ * SystemExit that unwinds the app: gunicorn's handle_quit/handle_abort. */
+static void on_python_signal(int sig)
+{
+    stop_quick = 1;
+    if (sig == SIGABRT) {
+        exit_code = 1;
+        cg_hook_call_worker(CG_SET_worker_abort, &self_info);
+    } else {
+        cg_hook_call_worker(CG_SET_worker_int, &self_info);
     }
 }
 
@@ -102,6 +122,8 @@ typedef struct {
     size_t cap, max_cap;
     char *body_buf;
     int io_timeout_s;
+    unsigned long long max_requests; /* this worker's share, jitter included */
+    bool retire;                     /* max_requests reached */
 } worker_state;
 
 /* Read and parse one request head on fd, then serve it. */
@@ -163,11 +185,28 @@ static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
     }
     c.head_len = (size_t)head;
     c.keep_alive_allowed = false; /* the sync worker closes after each response */
+    if (++self_info.nr >= ws->max_requests && !ws->retire) {
+        cg_log(CG_LOG_INFO, "Autorestarting worker after current request.");
+        ws->retire = true;
+    }
     cg_sb_request_start(req.method, req.method_len, req.target, req.target_len, c.remote_addr);
-    in_request = 1;
     cg_wsgi_handle(&c);
-    in_request = 0;
     cg_sb_request_end(c.status, (uint64_t)c.sent, (uint64_t)c.duration_us);
+}
+
+/* gunicorn: max_requests + randint(0, max_requests_jitter); 0 = no limit. */
+static unsigned long long max_requests_share(const cg_config_t *cfg)
+{
+    long mr = cg_config_int(cfg, CG_SET_max_requests);
+    long jitter = cg_config_int(cfg, CG_SET_max_requests_jitter);
+
+    if (mr <= 0)
+        return ULLONG_MAX;
+    if (jitter > 0) {
+        srand((unsigned)getpid() ^ (unsigned)time(NULL));
+        mr += rand() % (jitter + 1);
+    }
+    return (unsigned long long)mr;
 }
 
 void cg_worker_main(const cg_worker_params *p)
@@ -195,11 +234,25 @@ void cg_worker_main(const cg_worker_params *p)
     cg_proctitle_set("cgunicorn: worker [%s]", p->proc_name);
     cg_log(CG_LOG_INFO, "Booting worker with pid: %d", (int)getpid());
 
-    rc = cg_py_load_app(p->app_uri, "Exception in worker process");
+    self_info = (cg_hook_worker){.pid = getpid(),
+                                 .ppid = p->master_pid,
+                                 .age = p->age,
+                                 .max_requests = cg_config_int(p->cfg, CG_SET_max_requests),
+                                 .timeout = cg_config_int(p->cfg, CG_SET_timeout)};
+    master_info = p->server;
+    cg_hooks_set_worker(&self_info);
+    /* gunicorn: an exception in post_fork or post_worker_init is a failed boot */
+    rc = cg_hook_call_server_worker(CG_SET_post_fork, &master_info, &self_info) == 0
+             ? cg_py_load_app(p->app_uri, "Exception in worker process")
+             : CG_EXIT_WORKER_BOOT_ERROR;
     if (rc == 0 && cg_wsgi_setup(p->cfg, err, sizeof(err)) != 0) {
         cg_log(CG_LOG_ERROR, "%s", err);
         rc = CG_EXIT_WORKER_BOOT_ERROR;
     }
+    if (rc == 0 && (cg_py_worker_signals(on_python_signal) != 0 ||
+                    cg_hook_call_worker(CG_SET_post_worker_init, &self_info) != 0))
+        rc = CG_EXIT_WORKER_BOOT_ERROR;
+    self_info.booted = rc == 0;
     if (rc != 0) {
         fflush(stdout);
         fflush(stderr);
@@ -229,6 +282,7 @@ void cg_worker_main(const cg_worker_params *p)
     ws.buf = malloc(ws.cap);
     ws.body_buf = malloc(BODY_BUF_SIZE);
     ws.io_timeout_s = (int)cg_config_int(p->cfg, CG_SET_timeout);
+    ws.max_requests = max_requests_share(p->cfg);
     if (ws.hdrs == NULL || ws.buf == NULL || ws.body_buf == NULL) {
         cg_log(CG_LOG_ERROR, "Exception in worker process\nMemoryError");
         _exit(CG_EXIT_WORKER_BOOT_ERROR);
@@ -240,7 +294,7 @@ void cg_worker_main(const cg_worker_params *p)
     cg_py_release_gil();
     cg_sb_set_state(CG_WS_IDLE);
 
-    while (!stop_graceful && !stop_quick) {
+    while (!stop_graceful && !stop_quick && !ws.retire) {
         bool served = false;
 
         cg_sb_heartbeat();
@@ -265,12 +319,14 @@ void cg_worker_main(const cg_worker_params *p)
             close(fd);
             served = true;
         }
-        if (!served)
-            poll(pfds, n, 1000);
+        if (!served && poll(pfds, n, 1000) < 0 && errno == EINTR)
+            cg_py_run_pending_signals(); /* INT, QUIT, ABRT while idle */
     }
     cg_sb_set_state(CG_WS_STOPPING);
     cg_log(CG_LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());
+    cg_py_acquire_gil();
+    cg_hook_call_server_worker(CG_SET_worker_exit, &master_info, &self_info);
     fflush(stdout);
     fflush(stderr);
-    _exit(0);
+    _exit(stop_quick ? exit_code : 0);
 }

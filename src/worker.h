@@ -7,6 +7,7 @@
 
 #include "cgunicorn/config.h"
 #include "cgunicorn/scoreboard.h"
+#include "hooks.h"
 #include "sock.h"
 
 typedef struct {
@@ -20,6 +21,8 @@ typedef struct {
     int slot;                    /* this worker's scoreboard slot */
     int traceback_fd;            /* write end of the traceback pipe, or -1 */
     int output_fd;               /* capture mode: stdout/stderr go here, or -1 */
+    unsigned age;                /* spawn order */
+    cg_hook_server server;       /* what hooks see of the master */
 } cg_worker_params;
 
 /* Body of a freshly forked worker (signals already reset by the caller).

@@ -22,6 +22,7 @@
 
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
+#include "hooks.h"
 #include "py_embed.h"
 
 #define MAX_HEADERS_OUT 256
@@ -43,6 +44,7 @@ static struct {
     char **trusted; /* forwarded_allow_ips entries */
     size_t ntrusted;
     bool trust_all;
+    PyObject *namespace_type; /* owned: types.SimpleNamespace, for hook objects */
     const char *const *scheme_keys; /* secure_scheme_headers */
     const char *const *scheme_values;
     size_t nscheme;
@@ -880,6 +882,13 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen)
         PyDict_SetItemString(b, "wsgi.url_scheme", W.v_http))
         goto fail;
     W.base_environ = b;
+    {
+        PyObject *types = PyImport_ImportModule("types"); /* owned */
+        W.namespace_type = types ? PyObject_GetAttrString(types, "SimpleNamespace") : NULL;
+        Py_XDECREF(types);
+        if (W.namespace_type == NULL)
+            goto fail;
+    }
 
     /* gunicorn: sendfile is off when the setting is set at all, else $SENDFILE
      * decides, else on */
@@ -1371,9 +1380,68 @@ static void log_request_error(const cg_wsgi_conn *c)
     free(tb);
 }
 
+/* gunicorn's req for pre_request/post_request: method, uri, path, query,
+ * version, headers (upper-cased names), scheme.  Owned, or NULL. */
+static PyObject *hook_request(const cg_wsgi_conn *c)
+{
+    const cg_http_request *req = c->req;
+    PyObject *headers = PyList_New((Py_ssize_t)req->num_headers), *kw = NULL, *obj = NULL;
+    char name[256];
+
+    for (size_t i = 0; headers && i < req->num_headers; i++) {
+        size_t n = req->headers[i].name_len < sizeof(name) ? req->headers[i].name_len : sizeof(name);
+        for (size_t j = 0; j < n; j++)
+            name[j] = (char)toupper((unsigned char)req->headers[i].name[j]);
+        PyObject *t = Py_BuildValue("(s#y#)", name, (Py_ssize_t)n, req->headers[i].value,
+                                    (Py_ssize_t)req->headers[i].value_len);
+        if (t == NULL) {
+            Py_CLEAR(headers);
+            break;
+        }
+        /* values as latin-1 str, like gunicorn's */
+        PyObject *v = PyUnicode_DecodeLatin1(req->headers[i].value,
+                                             (Py_ssize_t)req->headers[i].value_len, NULL);
+        if (v == NULL || PyTuple_SetItem(t, 1, v) != 0) {
+            Py_DECREF(t);
+            Py_CLEAR(headers);
+            break;
+        }
+        PyList_SET_ITEM(headers, (Py_ssize_t)i, t);
+    }
+    if (headers)
+        kw = Py_BuildValue("{s:s#,s:s#,s:s#,s:s#,s:(ii),s:O,s:s}", "method", req->method,
+                           (Py_ssize_t)req->method_len, "uri", req->target,
+                           (Py_ssize_t)req->target_len, "path", req->path,
+                           (Py_ssize_t)req->path_len, "query", req->query ? req->query : "",
+                           (Py_ssize_t)req->query_len, "version", 1, req->version_minor,
+                           "headers", headers, "scheme", "http");
+    if (kw) {
+        PyObject *noargs = PyTuple_New(0);
+        obj = noargs ? PyObject_Call(W.namespace_type, noargs, kw) : NULL;
+        Py_XDECREF(noargs);
+    }
+    Py_XDECREF(headers);
+    Py_XDECREF(kw);
+    return obj;
+}
+
+/* gunicorn's resp for post_request: status, status_code, headers, sent. */
+static PyObject *hook_response(const Response *r)
+{
+    PyObject *kw = Py_BuildValue("{s:O,s:i,s:O,s:L}", "status", r->status ? r->status : Py_None,
+                                 "status_code", r->status_code, "headers",
+                                 r->headers ? r->headers : Py_None, "sent", r->sent);
+    PyObject *noargs = PyTuple_New(0), *obj = NULL;
+    if (kw && noargs)
+        obj = PyObject_Call(W.namespace_type, noargs, kw);
+    Py_XDECREF(kw);
+    Py_XDECREF(noargs);
+    return obj;
+}
+
 void cg_wsgi_handle(cg_wsgi_conn *c)
 {
-    PyObject *env = NULL, *result = NULL, *write_fn = NULL;
+    PyObject *env = NULL, *result = NULL, *write_fn = NULL, *hook_req = NULL;
     Input *input = NULL;
     Response *r = NULL;
     struct timespec wall, t0;
@@ -1408,6 +1476,16 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     env = build_environ(c, (PyObject *)input);
     if (env == NULL)
         goto error;
+    if (cg_hook_set(CG_SET_pre_request) || cg_hook_set(CG_SET_post_request)) {
+        hook_req = hook_request(c);
+        if (hook_req == NULL)
+            goto error;
+        /* gunicorn: pre_request raising is an error handling the request */
+        if (cg_hook_call_request(CG_SET_pre_request, hook_req, env, NULL) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "pre_request hook failed");
+            goto error;
+        }
+    }
     result = PyObject_CallFunctionObjArgs(cg_py_app(), env, (PyObject *)r, NULL);
     if (result == NULL)
         goto error;
@@ -1447,6 +1525,13 @@ finish:
         struct timespec t1;
         finish_response(r);
         log_access(c, r, env, &wall, &t0);
+        if (hook_req && cg_hook_set(CG_SET_post_request)) {
+            PyObject *resp = hook_response(r); /* owned */
+            if (resp)
+                cg_hook_call_request(CG_SET_post_request, hook_req, env, resp);
+            PyErr_Clear();
+            Py_XDECREF(resp);
+        }
         r->conn = NULL;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         c->status = r->status_code;
@@ -1461,10 +1546,13 @@ finish:
         c->close = true;
     c->requests++;
     Py_XDECREF(write_fn);
+    Py_XDECREF(hook_req);
     Py_XDECREF(result);
     Py_XDECREF(env);
     Py_XDECREF((PyObject *)input);
     Py_XDECREF((PyObject *)r);
+    /* a signal that arrived while C code ran: its handler runs now */
+    cg_py_check_signals();
     cg_py_release_gil();
 }
 

@@ -27,7 +27,7 @@
 
 /* What a test leaves behind, cleaned up by teardown even when it fails. */
 static srv_t *srv;
-static pid_t load_pid = -1;  /* the load generator child */
+static pid_t load_pid = -1;   /* the load generator child */
 static pid_t daemon_pid = -1; /* a -D master, not our child */
 static char tmpfiles[4][128];
 
@@ -44,9 +44,25 @@ static const char *tmpfile_path(int i, const char *suffix)
     return tmpfiles[i];
 }
 
+/* A sanitizer report anywhere in the server's output. */
+static bool sanitizer_report(const char *log)
+{
+    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
+                   strstr(log, "ERROR: LeakSanitizer"));
+}
+
 static int teardown(void **state)
 {
+    int rc = 0;
     (void)state;
+    if (srv) {
+        char *log = h_log(srv);
+        if (sanitizer_report(log)) {
+            fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
+            rc = -1;
+        }
+        free(log);
+    }
     if (load_pid > 0) {
         kill(load_pid, SIGKILL);
         waitpid(load_pid, NULL, 0);
@@ -67,7 +83,7 @@ static int teardown(void **state)
         }
         tmpfiles[i][0] = '\0';
     }
-    return 0;
+    return rc;
 }
 
 /* Start slowapps:app on a free port with extra arguments before it. */
@@ -140,12 +156,13 @@ static bool contains_pid(const pid_t *pids, int n, pid_t p)
  * is in flight). */
 static int send_get(int port, const char *path)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char req[256];
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                     path);
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
@@ -494,6 +511,175 @@ static void test_hup_rereads_config(void **state)
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
 }
 
+/* HUP while a request is in flight: the old worker finishes it. */
+static void test_hup_in_flight_request_completes(void **state)
+{
+    (void)state;
+    srv_t *s = start(NULL);
+    assert_non_null(s);
+    pid_t old[MAX_KIDS], kids[MAX_KIDS];
+    assert_true(wait_children(s->pid, 1, old, 10000));
+    int fd = slow_in_flight(s, "/slow?1");
+    h_signal(s, SIGHUP);
+    assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
+    char resp[4096];
+    read_all(fd, resp, sizeof(resp), 10000);
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(resp, "\r\n\r\nslept 1.0"));
+    assert_true(wait_gone(old[0], 5000));
+    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_int_not_equal(kids[0], old[0]);
+    char body[64];
+    assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
+    assert_int_equal(atoi(body), kids[0]);
+}
+
+/* Two HUPs in a row: still exactly -w workers, all of the last
+ * generation. */
+static void test_hup_twice(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-w", "2", NULL};
+    srv_t *s = start(extra);
+    assert_non_null(s);
+    pid_t old[MAX_KIDS], kids[MAX_KIDS];
+    assert_true(wait_children(s->pid, 2, old, 10000));
+    h_signal(s, SIGHUP);
+    assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
+    h_signal(s, SIGHUP);
+    assert_true(h_wait_log(s, "Hang up: Master", 2, 5000));
+    assert_true(h_wait_log(s, "Booting worker with pid", 6, 10000));
+    for (int i = 0; i < 2; i++)
+        assert_true(wait_gone(old[i], 5000));
+    assert_true(wait_children(s->pid, 2, kids, 10000));
+    usleep(300000);
+    assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
+    assert_int_equal(h_log_count(s, "Worker exiting (pid:"), 4);
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+}
+
+/* HUP after the config file's bind changed: listen on the new address,
+ * "Listening at" again, the old port closed. */
+static void test_hup_rebind(void **state)
+{
+    (void)state;
+    int p1 = h_free_port(), p2 = h_free_port();
+    const char *conf = tmpfile_path(0, ".py");
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "bind = '127.0.0.1:%d'\n", p1);
+    fclose(f);
+    const char *argv[] = {"-c", conf, "slowapps:app", NULL};
+    srv_t *s = srv = h_start(NULL, argv);
+    s->port = p1;
+    assert_true(h_wait_log(s, "Booting worker with pid", 1, 20000));
+    assert_int_equal(h_get(p1, "/", NULL, 0), 200);
+    pid_t old[MAX_KIDS];
+    assert_true(wait_children(s->pid, 1, old, 10000));
+
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "bind = '127.0.0.1:%d'\n", p2);
+    fclose(f);
+    h_signal(s, SIGHUP);
+    char want[96];
+    snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (%d)", p2, (int)s->pid);
+    assert_true(h_wait_log(s, want, 1, 5000));
+    assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
+    assert_true(wait_gone(old[0], 10000)); /* it held the old socket */
+    s->port = p2;
+    long long end = now_ms() + 5000;
+    while (h_get(p2, "/", NULL, 0) != 200 && now_ms() < end)
+        usleep(20000);
+    assert_int_equal(h_get(p2, "/", NULL, 0), 200);
+    assert_int_equal(h_get(p1, "/", NULL, 0), -1);
+}
+
+/* HUP with a config file that no longer loads: cgunicorn logs an error and
+ * keeps the old configuration (gunicorn's master would exit 1 here). */
+static void test_hup_bad_config_keeps_serving(void **state)
+{
+    (void)state;
+    const char *conf = tmpfile_path(0, ".py");
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs("workers = 2\n", f);
+    fclose(f);
+    const char *extra[] = {"-c", conf, NULL};
+    srv_t *s = start(extra);
+    assert_non_null(s);
+    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs("workers = (\n", f);
+    fclose(f);
+    h_signal(s, SIGHUP);
+    assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
+    assert_true(h_wait_log(s, "SyntaxError", 1, 5000));
+    assert_true(h_wait_log(s, "[ERROR] Reloading the configuration failed", 1, 5000));
+    usleep(300000);
+    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+    assert_false(pid_gone(s->pid)); /* the master still runs */
+}
+
+/* TERM sent to a worker directly: it exits gracefully and is replaced. */
+static void test_worker_term_replaced(void **state)
+{
+    (void)state;
+    srv_t *s = start(NULL);
+    assert_non_null(s);
+    pid_t old[MAX_KIDS], kids[MAX_KIDS];
+    assert_true(wait_children(s->pid, 1, old, 10000));
+    assert_int_equal(kill(old[0], SIGTERM), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)old[0]);
+    assert_true(h_wait_log(s, want, 1, 5000));
+    assert_true(wait_gone(old[0], 5000));
+    assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
+    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_int_not_equal(kids[0], old[0]);
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+    assert_int_equal(h_log_count(s, "exited with code"), 0);
+}
+
+/* HUPs back to back: the second one stops workers the first one forked a
+ * moment ago.  A TERM that reaches a worker just after fork, before it has
+ * installed its own handlers, must stop that worker only: not be lost (a
+ * stale worker stays forever), and not be taken for a TERM to the master
+ * (the child still shares the master's self-pipe at that point). */
+static void test_hup_burst(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-w", "2", NULL};
+    srv_t *s = start(extra);
+    assert_non_null(s);
+    pid_t kids[MAX_KIDS];
+    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    for (int i = 0; i < 5; i++) {
+        int before = h_log_count(s, "Hang up: Master");
+        h_signal(s, SIGHUP);
+        h_signal(s, SIGHUP);
+        h_signal(s, SIGTTOU);
+        h_signal(s, SIGTTIN);
+        assert_true(h_wait_log(s, "Hang up: Master", before + 1, 5000));
+        assert_true(h_wait_log(s, "Handling signal: ttin", i + 1, 5000));
+        /* every worker forked so far has logged its boot */
+        long long end = now_ms() + 10000;
+        while (now_ms() < end) {
+            int n = h_children(s->pid, kids, MAX_KIDS);
+            if (n == 2 && h_log_count(s, "Booting worker with pid") ==
+                              h_log_count(s, "Worker exiting (pid:") + 2)
+                break;
+            usleep(20000);
+        }
+        assert_false(pid_gone(s->pid));
+        assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
+    }
+    assert_int_equal(h_log_count(s, "Handling signal: term"), 0);
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+}
+
 /* ---------------------------------------------------------------- USR1 */
 
 static int file_count(const char *path, const char *needle)
@@ -553,8 +739,8 @@ static void test_usr1_reopens_error_log(void **state)
     char rotated[200];
     snprintf(rotated, sizeof(rotated), "%s.1", errlog);
     /* h_start_ready watches stdout/stderr, which stay empty here */
-    const char *argv[] = {"-b", "127.0.0.1:{port}", "--error-logfile", errlog, "slowapps:app",
-                          NULL};
+    const char *argv[] = {"-b",   "127.0.0.1:{port}", "--error-logfile",
+                          errlog, "slowapps:app",     NULL};
     srv_t *s = srv = h_start(NULL, argv);
     srv_t flog = {.pid = -1};
     snprintf(flog.log, sizeof(flog.log), "%s", errlog);
@@ -701,10 +887,16 @@ int main(void)
         cmocka_unit_test_teardown(test_ttin_ttou, teardown),
         cmocka_unit_test_teardown(test_hup_replaces_workers, teardown),
         cmocka_unit_test_teardown(test_hup_rereads_config, teardown),
+        cmocka_unit_test_teardown(test_hup_in_flight_request_completes, teardown),
+        cmocka_unit_test_teardown(test_hup_twice, teardown),
+        cmocka_unit_test_teardown(test_hup_rebind, teardown),
+        cmocka_unit_test_teardown(test_hup_bad_config_keeps_serving, teardown),
+        cmocka_unit_test_teardown(test_hup_burst, teardown),
         cmocka_unit_test_teardown(test_usr1_reopens_access_log, teardown),
         cmocka_unit_test_teardown(test_usr1_reopens_error_log, teardown),
         cmocka_unit_test_teardown(test_kill9_worker, teardown),
         cmocka_unit_test_teardown(test_kill9_master, teardown),
+        cmocka_unit_test_teardown(test_worker_term_replaced, teardown),
         cmocka_unit_test_teardown(test_winch_usr2_ignored, teardown),
         cmocka_unit_test_teardown(test_daemon, teardown),
     };

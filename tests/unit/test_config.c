@@ -111,7 +111,8 @@ static void test_config_table(void **state)
     assert_string_equal(cg_setting_argtype(CG_SET_bind), "str");
     assert_true(cg_setting_built(CG_SET_bind));
     assert_true(cg_setting_built(CG_SET_header_map));
-    assert_false(cg_setting_built(CG_SET_on_starting));
+    assert_true(cg_setting_built(CG_SET_on_starting));
+    assert_false(cg_setting_built(CG_SET_spew));
     assert_false(cg_setting_built(CG_SET_raw_paste_global_conf));
     for (int id = 0; id < CG_SET__COUNT; id++) {
         const char *flags = cg_setting_flags(id);

@@ -106,6 +106,32 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+static void (*fatal_cb)(void);
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+/* A fatal signal in the master: let the front end restore the terminal,
+ * then die of the same signal. */
+static void on_fatal(int sig)
+{
+    if (fatal_cb)
+        fatal_cb();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cg_arbiter_set_fatal_cb(void (*fn)(void))
+{
+    struct sigaction sa;
+
+    fatal_cb = fn;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn ? on_fatal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+        sigaction(fatal_signals[i], &sa, NULL);
+}
+
 static const char *signame(int sig)
 {
     switch (sig) {

@@ -1,7 +1,10 @@
-/* main.c - `cgunicorn` / `cgunicorn-top`: command line -> config -> arbiter.
+/* main.c - `cgunicorn` / `cgunicorn-top`: command line -> config -> arbiter
+ * -> front end.  The program's glue: it is not part of the engine library
+ * (the engine never includes ui/).
  *
- * The binary is headless when called as `cgunicorn` or with --no-ui; the
- * dashboard front end (ui/) takes over otherwise, once it exists. */
+ * The binary is headless when called as `cgunicorn`, with --no-ui, with -D,
+ * or without a usable terminal; otherwise the dashboard (ui/) hosts the
+ * arbiter in-process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -18,6 +21,7 @@
 #include "hooks.h"
 #include "proctitle.h"
 #include "py_embed.h"
+#include "../ui/ui.h"
 
 /* What HUP needs to build the configuration again. */
 typedef struct {
@@ -345,12 +349,26 @@ int main(int argc, char **argv)
         return 1;
     warn_unbuilt(cfg);
 
+    /* the dashboard, unless called as `cgunicorn`, with --no-ui or -D */
+    bool want_ui = strcmp(src.prog, "cgunicorn-top") == 0 && !cli.no_ui &&
+                   !cg_config_bool(cfg, CG_SET_daemon);
+    bool use_ui = want_ui && ui_terminal_usable();
+    ui_options uopt;
+    ui_options_init(&uopt, cfg);
+
     cg_arbiter_t *arb = cg_arbiter_new(cfg, app, reload_config, &src);
     if (arb == NULL)
         return 1;
-    rc = cg_arbiter_start(arb);
-    if (rc == 0)
-        rc = cg_arbiter_run(arb);
+    if (use_ui) {
+        cg_arbiter_set_fatal_cb(ui_crt_restore);
+        rc = ui_run(arb, &uopt);
+    } else {
+        if (want_ui)
+            fprintf(stderr, "%s\n", UI_HEADLESS_NOTICE);
+        rc = cg_arbiter_start(arb);
+        if (rc == 0)
+            rc = cg_arbiter_run(arb);
+    }
     cg_arbiter_free(arb);
     free(src.start_dir);
     return rc;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <time.h>
 #include <poll.h>
@@ -224,10 +225,17 @@ void cg_worker_main(const cg_worker_params *p)
     cg_scoreboard_bind(p->scoreboard, p->slot);
     if (p->output_fd >= 0) {
         /* dashboard mode: print() and tracebacks go to the master, never
-         * to the terminal */
+         * to the terminal; and out of the terminal's foreground process
+         * group, so no key on it ever becomes a signal to a worker */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            close(devnull);
+        }
         dup2(p->output_fd, STDOUT_FILENO);
         dup2(p->output_fd, STDERR_FILENO);
         close(p->output_fd);
+        setpgid(0, 0);
     }
     if (p->traceback_fd >= 0)
         cg_py_register_traceback(CG_SIG_TRACEBACK, p->traceback_fd);

@@ -90,6 +90,11 @@ void cg_arbiter_set_event_cb(cg_arbiter_t *a, cg_arbiter_event_fn fn, void *ctx)
 int cg_arbiter_request_traceback(cg_arbiter_t *a, pid_t pid);
 size_t cg_arbiter_read_traceback(cg_arbiter_t *a, pid_t pid, char *buf, size_t len, size_t cap);
 
+/* Called from the master's handler of a fatal signal (SEGV, BUS, FPE, ILL,
+ * ABRT) before the process dies with it, so a front end can restore the
+ * terminal.  fn must be async-signal-safe. */
+void cg_arbiter_set_fatal_cb(void (*fn)(void));
+
 /* The signal a worker dumps its traceback on. */
 #define CG_SIG_TRACEBACK (SIGRTMIN + 2)
 

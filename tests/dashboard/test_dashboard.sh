@@ -265,7 +265,7 @@ fi
 # 11. resize: redrawn at the new size; too small: a clear message, still serving
 T resize-window -t "$SESS" -x 80 -y 24
 if wait_screen '^Workers 2/2' && wait_screen "^\\?Help" && [ "$(capture | wc -l)" -le 24 ] &&
-  ! capture | awk 'length($0) > 80 { bad = 1 } END { exit !bad }'; then
+  [ "$(capture | wc -L)" -le 80 ]; then
   T resize-window -t "$SESS" -x 60 -y 20
   if wait_screen 'terminal too small: need 80x24, have 60x20' &&
     curl -s "http://127.0.0.1:$PORT/hello" | grep -q 'Hello World'; then

@@ -350,8 +350,12 @@ static void quick_stop(int sig, const char *name)
     snprintf(want, sizeof(want), "[INFO] Handling signal: %s", name);
     assert_int_equal(h_log_count(s, want), 1);
     assert_int_equal(h_log_count(s, "[INFO] Shutting down: Master"), 1);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        /* gunicorn logs it for every worker, quick stop or not */
+        snprintf(want, sizeof(want), "[INFO] Worker exiting (pid: %d)", (int)kids[i]);
+        assert_int_equal(h_log_count(s, want), 1);
         assert_true(pid_gone(kids[i]));
+    }
 }
 
 static void test_int_quick(void **state)

@@ -55,8 +55,13 @@ $(B)/libcgunicorn.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/cgunicorn-top: $(MAIN_OBJ) $(UI_OBJ) $(B)/libcgunicorn.a
-	$(CC) $(OPT) -o $@ $(MAIN_OBJ) $(UI_OBJ) $(B)/libcgunicorn.a $(LIBS) $(CURSES_LIBS) -Wl,-export-dynamic
+$(B)/libcgui.a: $(UI_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/cgunicorn-top: $(MAIN_OBJ) $(B)/libcgui.a $(B)/libcgunicorn.a
+	@echo "LD $@"
+	@$(CC) $(OPT) -o $@ $(MAIN_OBJ) $(B)/libcgui.a $(B)/libcgunicorn.a $(LIBS) $(CURSES_LIBS) -Wl,-export-dynamic
 
 $(B)/cgunicorn: $(B)/cgunicorn-top
 	ln -sf cgunicorn-top $@
@@ -66,10 +71,10 @@ $(B)/tests/test_fuzz_corpus: tests/unit/test_fuzz_corpus.c $(wildcard tests/fuzz
 	@echo "CC $<"
 	@$(CC) $(WARN) -Wno-missing-prototypes $(OPT) $(DEFS) $(INCS) -o $@ $< $(wildcard tests/fuzz/fuzz_*.c) $(B)/libcgunicorn.a $(LIBS) -lcmocka
 
-$(B)/tests/test_%: tests/unit/test_%.c $(B)/libcgunicorn.a
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libcgui.a $(B)/libcgunicorn.a
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -o $@ $< $(B)/libcgunicorn.a $(LIBS) -lcmocka
+	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -Iui -o $@ $< $(B)/libcgui.a $(B)/libcgunicorn.a $(LIBS) $(CURSES_LIBS) -lcmocka
 
 $(B)/tests/test_%: tests/integration/test_%.c $(HARNESS_SRC) tests/integration/harness.h
 	@mkdir -p $(dir $@)

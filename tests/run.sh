@@ -12,11 +12,16 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 passed=0 failed=0
 logdir="$B/test-logs"
 mkdir -p "$logdir"
-for t in "$B"/tests/test_*; do
-  [ -x "$t" ] || continue
+# cmocka programs, then the dashboard's tmux-driven scripts (which print the
+# same summary lines)
+for t in "$B"/tests/test_* tests/dashboard/test_*.sh; do
+  [ -f "$t" ] || continue
   name=$(basename "$t")
   out="$logdir/$name.log"
-  "$t" >"$out" 2>&1
+  case $t in
+    *.sh) bash "$t" >"$out" 2>&1 ;;
+    *) "$t" >"$out" 2>&1 ;;
+  esac
   rc=$?
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)

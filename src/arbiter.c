@@ -32,6 +32,7 @@ typedef struct {
     bool stopping;       /* sent TERM/QUIT/KILL already */
     int sb_slot;         /* its scoreboard slot, -1 if none */
     int tb_fd;           /* read end of its traceback pipe, -1 if none */
+    double aborted_at;   /* when it was sent SIGABRT for a timeout, 0 if not */
 } worker_slot;
 
 typedef enum { RUNNING, STOPPING, STOPPED } arbiter_state;
@@ -449,6 +450,68 @@ static void manage_workers(cg_arbiter_t *a)
     }
 }
 
+/* Log the Python traceback of a stuck worker, taken through its
+ * faulthandler pipe (works even when it is stuck in C code). */
+static void log_stuck_traceback(cg_arbiter_t *a, worker_slot *w)
+{
+    char tb[16384];
+    size_t len = 0;
+    double until = now_mono() + 0.3;
+
+    if (cg_arbiter_request_traceback(a, w->pid) != 0)
+        return;
+    do {
+        struct pollfd p = {.fd = w->tb_fd, .events = POLLIN};
+        size_t before = len;
+        poll(&p, 1, 50);
+        len = cg_arbiter_read_traceback(a, w->pid, tb, len, sizeof(tb));
+        if (len > 0 && len == before)
+            break; /* it stopped writing */
+    } while (now_mono() < until);
+    if (len > 0) {
+        while (len > 0 && tb[len - 1] == '\n')
+            tb[--len] = '\0';
+        cg_log(CG_LOG_ERROR, "Traceback of worker %d at its timeout:\n%s", (int)w->pid, tb);
+    }
+}
+
+/* gunicorn's murder_workers: a worker silent for longer than timeout gets
+ * SIGABRT (its worker_abort hook runs, the request unwinds with a logged
+ * traceback), and SIGKILL if it is still there a little later. */
+static void murder_workers(cg_arbiter_t *a)
+{
+    long timeout = cg_config_int(a->cfg, CG_SET_timeout);
+    static cg_worker_row rows[CG_SB_MAX_SLOTS]; /* too big for the stack */
+    size_t n;
+    double now = now_mono();
+
+    if (timeout <= 0 || a->sb == NULL)
+        return;
+    n = cg_scoreboard_snapshot(a->sb, rows, CG_SB_MAX_SLOTS);
+    for (size_t i = 0; i < a->nworkers; i++) {
+        worker_slot *w = &a->workers[i];
+        if (w->aborted_at > 0) {
+            if (now - w->aborted_at >= 2.0) {
+                kill(w->pid, SIGKILL);
+                w->aborted_at = now + 3600; /* once */
+            }
+            continue;
+        }
+        for (size_t r = 0; r < n; r++) {
+            if (rows[r].slot != w->sb_slot || rows[r].pid != w->pid)
+                continue;
+            if (now - (double)rows[r].heartbeat_ns / 1e9 <= (double)timeout)
+                break;
+            cg_log(CG_LOG_CRITICAL, "WORKER TIMEOUT (pid:%d)", (int)w->pid);
+            event(a, "worker %d timed out", (int)w->pid);
+            log_stuck_traceback(a, w);
+            kill(w->pid, SIGABRT);
+            w->aborted_at = now;
+            break;
+        }
+    }
+}
+
 /* Stop the arbiter now with the given code and reason. */
 static void halt(cg_arbiter_t *a, int code, const char *reason)
 {
@@ -720,6 +783,7 @@ bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
     }
     reap_workers(a);
     if (a->state == RUNNING) {
+        murder_workers(a);
         manage_workers(a);
         return true;
     }

@@ -251,7 +251,8 @@ static int open_listeners(cg_arbiter_t *a)
             cg_log(CG_LOG_ERROR, "%s", err);
             return -1;
         }
-        if (cg_listener_open(&a->listeners[i], &addr, backlog, um) != 0)
+        if (cg_listener_open(&a->listeners[i], &addr, backlog, um,
+                             cg_config_bool(a->cfg, CG_SET_reuse_port)) != 0)
             return -1;
         a->nlisteners = i + 1;
     }

@@ -348,6 +348,12 @@ int main(int argc, char **argv)
     if (open_logs(cfg) != 0)
         return 1;
     warn_unbuilt(cfg);
+    if (cg_config_bool(cfg, CG_SET_reload))
+        cg_log(CG_LOG_WARNING, "Reloader is on. Use in development only!");
+    /* --preload: import the app once, here; workers share it copy-on-write */
+    if (cg_config_bool(cfg, CG_SET_preload_app) &&
+        cg_py_load_app(app, "Exception while preloading the application") != 0)
+        return 1;
 
     /* the dashboard, unless called as `cgunicorn`, with --no-ui or -D */
     bool want_ui = strcmp(src.prog, "cgunicorn-top") == 0 && !cli.no_ui &&

@@ -168,7 +168,7 @@ static void describe(cg_listener *l)
 }
 
 /* One attempt to create a bound, listening socket; -1 with errno set. */
-static int try_bind(const cg_addr *addr, int backlog, int umask_bits)
+static int try_bind(const cg_addr *addr, int backlog, int umask_bits, bool reuse_port)
 {
     int fd = -1, one = 1, rc = -1;
 
@@ -205,6 +205,8 @@ static int try_bind(const cg_addr *addr, int backlog, int umask_bits)
             if (fd < 0)
                 continue;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (reuse_port)
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
             if (ai->ai_family == AF_INET6)
                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -231,7 +233,8 @@ static int try_bind(const cg_addr *addr, int backlog, int umask_bits)
     return fd;
 }
 
-int cg_listener_open(cg_listener *l, const cg_addr *addr, int backlog, int umask_bits)
+int cg_listener_open(cg_listener *l, const cg_addr *addr, int backlog, int umask_bits,
+                     bool reuse_port)
 {
     memset(l, 0, sizeof(*l));
     l->addr = *addr;
@@ -254,7 +257,7 @@ int cg_listener_open(cg_listener *l, const cg_addr *addr, int backlog, int umask
     else
         snprintf(shown, sizeof(shown), "('%s', %d)", addr->host, addr->port);
     for (int i = 0; i < 5; i++) {
-        l->fd = try_bind(addr, backlog, umask_bits);
+        l->fd = try_bind(addr, backlog, umask_bits, reuse_port);
         if (l->fd >= 0) {
             describe(l);
             return 0;

@@ -32,7 +32,8 @@ int cg_addr_parse(const char *text, cg_addr *out, char *err, size_t errlen);
 /* Create, bind and listen on one address (retrying 5 times a second apart
  * while the address is in use, logging as gunicorn does).  Returns 0, or
  * -1 after logging "Can't connect to ...". */
-int cg_listener_open(cg_listener *l, const cg_addr *addr, int backlog, int umask_bits);
+int cg_listener_open(cg_listener *l, const cg_addr *addr, int backlog, int umask_bits,
+                     bool reuse_port);
 
 /* Close a listener; a unix socket file is unlinked when unlink_path. */
 void cg_listener_close(cg_listener *l, bool unlink_path);

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <time.h>
@@ -24,6 +26,7 @@
 #include "hooks.h"
 #include "http_parser.h"
 #include "proctitle.h"
+#include "reloader.h"
 #include "py_embed.h"
 #include "wsgi.h"
 
@@ -195,6 +198,37 @@ static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
     cg_sb_request_end(c.status, (uint64_t)c.sent, (uint64_t)c.duration_us);
 }
 
+/* -u/-g: the worker runs as that user and group (gunicorn's
+ * set_owner_process; the master keeps its own identity). */
+static int drop_privileges(const cg_config_t *cfg)
+{
+    uid_t uid = (uid_t)cg_config_int(cfg, CG_SET_user);
+    gid_t gid = (gid_t)cg_config_int(cfg, CG_SET_group);
+
+    if (gid != getegid()) {
+        if (cg_config_bool(cfg, CG_SET_initgroups)) {
+            struct passwd *pw = getpwuid(uid);
+            if (pw == NULL || initgroups(pw->pw_name, gid) != 0) {
+                cg_log(CG_LOG_ERROR, "initgroups for uid %d failed: %s", (int)uid,
+                       strerror(errno));
+                return -1;
+            }
+        } else if (geteuid() == 0 && setgroups(0, NULL) != 0) {
+            cg_log(CG_LOG_ERROR, "setgroups failed: %s", strerror(errno));
+            return -1;
+        }
+        if (setgid(gid) != 0) {
+            cg_log(CG_LOG_ERROR, "Couldn't change group to %d: %s", (int)gid, strerror(errno));
+            return -1;
+        }
+    }
+    if (uid != geteuid() && setuid(uid) != 0) {
+        cg_log(CG_LOG_ERROR, "Couldn't change user to %d: %s", (int)uid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* gunicorn: max_requests + randint(0, max_requests_jitter); 0 = no limit. */
 static unsigned long long max_requests_share(const cg_config_t *cfg)
 {
@@ -213,7 +247,7 @@ static unsigned long long max_requests_share(const cg_config_t *cfg)
 void cg_worker_main(const cg_worker_params *p)
 {
     worker_state ws;
-    struct pollfd pfds[64];
+    struct pollfd pfds[65]; /* the listeners, and the reloader's inotify fd */
     size_t n = p->nlisteners < 64 ? p->nlisteners : 64;
     char err[512];
     int rc;
@@ -250,9 +284,13 @@ void cg_worker_main(const cg_worker_params *p)
     master_info = p->server;
     cg_hooks_set_worker(&self_info);
     /* gunicorn: an exception in post_fork or post_worker_init is a failed boot */
-    rc = cg_hook_call_server_worker(CG_SET_post_fork, &master_info, &self_info) == 0
-             ? cg_py_load_app(p->app_uri, "Exception in worker process")
-             : CG_EXIT_WORKER_BOOT_ERROR;
+    if (drop_privileges(p->cfg) != 0)
+        _exit(CG_EXIT_WORKER_BOOT_ERROR);
+    /* with --preload the app came with the fork */
+    rc = cg_hook_call_server_worker(CG_SET_post_fork, &master_info, &self_info) != 0
+             ? CG_EXIT_WORKER_BOOT_ERROR
+         : cg_py_app() ? 0
+                       : cg_py_load_app(p->app_uri, "Exception in worker process");
     if (rc == 0 && cg_wsgi_setup(p->cfg, err, sizeof(err)) != 0) {
         cg_log(CG_LOG_ERROR, "%s", err);
         rc = CG_EXIT_WORKER_BOOT_ERROR;
@@ -299,6 +337,14 @@ void cg_worker_main(const cg_worker_params *p)
         pfds[i].fd = p->listeners[i].fd;
         pfds[i].events = POLLIN;
     }
+    cg_reloader_t *reloader = cg_config_bool(p->cfg, CG_SET_reload) ? cg_reloader_new() : NULL;
+    const char *const *extra = NULL;
+    size_t nextra = cg_config_list(p->cfg, CG_SET_reload_extra_files, &extra);
+    time_t last_scan = 0;
+    if (reloader) {
+        pfds[n].fd = cg_reloader_fd(reloader);
+        pfds[n].events = POLLIN;
+    }
     cg_py_release_gil();
     cg_sb_set_state(CG_WS_IDLE);
 
@@ -327,8 +373,22 @@ void cg_worker_main(const cg_worker_params *p)
             close(fd);
             served = true;
         }
-        if (!served && poll(pfds, n, 1000) < 0 && errno == EINTR)
+        if (reloader && time(NULL) != last_scan) {
+            /* modules imported since the last look are watched too */
+            last_scan = time(NULL);
+            cg_py_acquire_gil();
+            cg_reloader_scan(reloader, extra, nextra);
+            cg_py_release_gil();
+        }
+        if (!served && poll(pfds, n + (reloader != NULL), 1000) < 0 && errno == EINTR)
             cg_py_run_pending_signals(); /* INT, QUIT, ABRT while idle */
+        if (reloader && (pfds[n].revents & POLLIN)) {
+            const char *changed = cg_reloader_changed(reloader);
+            if (changed) {
+                cg_log(CG_LOG_INFO, "Worker reloading: %s modified", changed);
+                break;
+            }
+        }
     }
     cg_sb_set_state(CG_WS_STOPPING);
     cg_log(CG_LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());

@@ -17,6 +17,9 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
 #include "hooks.h"
+#include "pidfile.h"
+#include "statsd.h"
+#include "systemd.h"
 #include "proctitle.h"
 #include "py_embed.h"
 #include "sock.h"
@@ -60,6 +63,14 @@ struct cg_arbiter {
     size_t hook_npids;
     const char *hook_urls[MAX_LISTENERS];
     int64_t started_ns;
+    pid_t parent_master; /* USR2 child: the old master (GUNICORN_PID), else 0 */
+    pid_t reexec_pid;    /* USR2 parent: the new master, else 0 */
+    bool systemd;        /* listeners came from systemd socket activation */
+    char *pidfile;       /* the pid file in use (with .2 for a USR2 child) */
+    char *const *exec_argv; /* for USR2: how we were started */
+    char *const *exec_envp;
+    char *exec_cwd;
+    int last_gauge;      /* gunicorn.workers last sent to statsd */
     cg_scoreboard_t *sb;
     bool capture;          /* dashboard mode: worker output comes to us */
     int out_pipe[2];       /* workers' stdout/stderr in capture mode */
@@ -219,6 +230,8 @@ void cg_arbiter_free(cg_arbiter_t *a)
     cg_config_free(a->cfg);
     free(a->app_uri);
     free(a->proc_name);
+    free(a->pidfile);
+    free(a->exec_cwd);
     free(a->workers);
     free(a);
 }
@@ -232,6 +245,47 @@ int cg_arbiter_fd(const cg_arbiter_t *a)
 int cg_arbiter_exit_code(const cg_arbiter_t *a)
 {
     return a->exit_code;
+}
+
+static int open_listeners(cg_arbiter_t *a);
+
+/* Take over already-listening sockets (systemd, or a USR2 parent). */
+static int adopt_listeners(cg_arbiter_t *a, const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n && i < MAX_LISTENERS; i++) {
+        cg_addr addr = {.kind = CG_ADDR_FD, .fd = fds[i]};
+        if (cg_listener_open(&a->listeners[i], &addr, 0, 0, false) != 0)
+            return -1;
+        a->nlisteners = i + 1;
+    }
+    return 0;
+}
+
+/* The sockets gunicorn would start with: systemd's LISTEN_FDS, else those
+ * a USR2 parent passed in GUNICORN_FD, else bind every --bind address. */
+static int start_listeners(cg_arbiter_t *a)
+{
+    int fds[MAX_LISTENERS];
+    size_t n = 0;
+    int sd = cg_systemd_listen_fds();
+    const char *inherited = getenv("GUNICORN_FD");
+
+    if (sd > 0) {
+        a->systemd = true;
+        for (int i = 0; i < sd && n < MAX_LISTENERS; i++)
+            fds[n++] = 3 + i;
+        return adopt_listeners(a, fds, n);
+    }
+    if (a->parent_master && inherited) {
+        char *copy = strdup(inherited), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t && n < MAX_LISTENERS;
+             t = strtok_r(NULL, ",", &save))
+            fds[n++] = atoi(t);
+        free(copy);
+        unsetenv("GUNICORN_FD");
+        return adopt_listeners(a, fds, n);
+    }
+    return open_listeners(a);
 }
 
 /* Open every --bind address.  0, or -1 (already logged). */
@@ -261,6 +315,10 @@ static int open_listeners(cg_arbiter_t *a)
 
 static void close_listeners(cg_arbiter_t *a, bool unlink_paths)
 {
+    /* gunicorn keeps unix socket files while a USR2 relative uses them */
+    if (a->reexec_pid || a->parent_master || a->systemd ||
+        cg_config_bool(a->cfg, CG_SET_reuse_port))
+        unlink_paths = false;
     for (size_t i = 0; i < a->nlisteners; i++)
         cg_listener_close(&a->listeners[i], unlink_paths);
     a->nlisteners = 0;
@@ -306,6 +364,7 @@ static cg_hook_server hook_server(cg_arbiter_t *a)
 }
 
 static void begin_stop(cg_arbiter_t *a, bool graceful);
+static void reexec(cg_arbiter_t *a);
 
 /* gunicorn: an exception in a hook the master runs from its main loop is
  * "Unhandled exception in main loop": quick stop, exit -1 (255). */
@@ -539,7 +598,10 @@ static void reap_workers(cg_arbiter_t *a)
             if (a->workers[i].pid == pid)
                 break;
         if (i == a->nworkers) {
-            cg_log(CG_LOG_DEBUG, "Reaped unknown child (pid:%d)", (int)pid);
+            if (pid == a->reexec_pid)
+                a->reexec_pid = 0; /* the USR2 child is gone: USR2 works again */
+            else
+                cg_log(CG_LOG_DEBUG, "Reaped unknown child (pid:%d)", (int)pid);
             continue;
         }
         if (a->workers[i].sb_slot >= 0)
@@ -673,7 +735,7 @@ static void handle_signal(cg_arbiter_t *a, int sig)
         cg_arbiter_reopen_logs(a);
         break;
     case SIGUSR2:
-        cg_log(CG_LOG_WARNING, "USR2 (binary upgrade) is not built yet in cgunicorn; ignored");
+        reexec(a);
         break;
     case SIGWINCH:
         if (cg_config_bool(a->cfg, CG_SET_daemon)) {
@@ -722,6 +784,111 @@ static void drain_output(cg_arbiter_t *a)
     }
 }
 
+static void remove_pidfile(cg_arbiter_t *a)
+{
+    if (a->pidfile)
+        cg_pidfile_unlink(a->pidfile, a->pid);
+}
+
+/* USR2: fork a new master from the binary on disk, handing it the
+ * listening sockets (gunicorn's Arbiter.reexec). */
+static void reexec(cg_arbiter_t *a)
+{
+    if (a->reexec_pid != 0) {
+        cg_log(CG_LOG_WARNING, "USR2 signal ignored. Child exists.");
+        return;
+    }
+    if (a->parent_master != 0) {
+        cg_log(CG_LOG_WARNING, "USR2 signal ignored. Parent exists.");
+        return;
+    }
+    if (a->exec_argv == NULL) {
+        cg_log(CG_LOG_WARNING, "USR2 signal ignored. No command line to re-execute.");
+        return;
+    }
+    cg_py_before_fork();
+    pid_t pid = fork();
+    if (pid != 0) {
+        cg_py_after_fork_parent();
+        if (pid < 0)
+            cg_log(CG_LOG_ERROR, "fork failed: %s", strerror(errno));
+        else
+            a->reexec_pid = pid;
+        return;
+    }
+    cg_py_after_fork_child();
+    cg_hook_server hs = hook_server(a);
+    cg_hook_call_server(CG_SET_pre_exec, &hs);
+    /* the original environment, plus where the sockets are */
+    size_t n = 0;
+    while (a->exec_envp[n])
+        n++;
+    char **env = calloc(n + 4, sizeof(char *));
+    size_t k = 0;
+    char fdlist[1024] = "", buf[64];
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(a->exec_envp[i], "GUNICORN_PID=", 13) != 0 &&
+            strncmp(a->exec_envp[i], "GUNICORN_FD=", 12) != 0 &&
+            strncmp(a->exec_envp[i], "LISTEN_PID=", 11) != 0 &&
+            strncmp(a->exec_envp[i], "LISTEN_FDS=", 11) != 0)
+            env[k++] = a->exec_envp[i];
+    snprintf(buf, sizeof(buf), "GUNICORN_PID=%d", (int)a->pid);
+    env[k++] = strdup(buf);
+    for (size_t i = 0; i < a->nlisteners; i++) {
+        int fd = a->listeners[i].fd;
+        /* the new program must inherit them */
+        fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+        size_t l = strlen(fdlist);
+        snprintf(fdlist + l, sizeof(fdlist) - l, "%s%d", i ? "," : "", fd);
+    }
+    if (a->systemd) {
+        snprintf(buf, sizeof(buf), "LISTEN_PID=%d", (int)getpid());
+        env[k++] = strdup(buf);
+        snprintf(buf, sizeof(buf), "LISTEN_FDS=%zu", a->nlisteners);
+        env[k++] = strdup(buf);
+    } else {
+        char *e = malloc(strlen(fdlist) + 16);
+        sprintf(e, "GUNICORN_FD=%s", fdlist);
+        env[k++] = e;
+    }
+    env[k] = NULL;
+    if (a->exec_cwd && chdir(a->exec_cwd) != 0)
+        _exit(1);
+    execvpe(a->exec_argv[0], a->exec_argv, env);
+    cg_log(CG_LOG_ERROR, "USR2: cannot execute %s: %s", a->exec_argv[0], strerror(errno));
+    _exit(1);
+}
+
+/* A USR2 child whose old master has exited takes over (gunicorn's
+ * maybe_promote_master). */
+static void maybe_promote(cg_arbiter_t *a)
+{
+    if (a->parent_master == 0 || getppid() == a->parent_master)
+        return;
+    cg_log(CG_LOG_INFO, "Master has been promoted.");
+    a->parent_master = 0;
+    unsetenv("GUNICORN_PID");
+    size_t n = strlen(a->proc_name);
+    if (n > 2 && strcmp(a->proc_name + n - 2, ".2") == 0)
+        a->proc_name[n - 2] = '\0';
+    const char *pf = cg_config_str(a->cfg, CG_SET_pidfile);
+    if (a->pidfile && pf) {
+        rename(a->pidfile, pf);
+        free(a->pidfile);
+        a->pidfile = strdup(pf);
+    }
+    cg_proctitle_set("cgunicorn: master [%s]", a->proc_name);
+}
+
+void cg_arbiter_set_exec_context(cg_arbiter_t *a, char *const *argv, char *const *envp,
+                                 const char *cwd)
+{
+    a->exec_argv = argv;
+    a->exec_envp = envp;
+    free(a->exec_cwd);
+    a->exec_cwd = cwd ? strdup(cwd) : NULL;
+}
+
 int cg_arbiter_start(cg_arbiter_t *a)
 {
     if (sigpipe_fds[0] < 0) {
@@ -743,21 +910,57 @@ int cg_arbiter_start(cg_arbiter_t *a)
         cg_log_set_observer(ring_observer, a);
     }
     cg_log(CG_LOG_INFO, "Starting " CG_SERVER_NAME " %s", CG_VERSION);
+    const char *gp = getenv("GUNICORN_PID");
+    if (gp && atoi(gp) > 0 && atoi(gp) == (int)getppid()) {
+        /* started by USR2: "Master.2" until the old master exits */
+        a->parent_master = (pid_t)atoi(gp);
+        char *name = malloc(strlen(a->proc_name) + 3);
+        if (name) {
+            sprintf(name, "%s.2", a->proc_name);
+            free(a->proc_name);
+            a->proc_name = name;
+        }
+    }
+    const char *pf = cg_config_str(a->cfg, CG_SET_pidfile);
+    if (pf) {
+        char err[512];
+        a->pidfile = malloc(strlen(pf) + 3);
+        sprintf(a->pidfile, "%s%s", pf, a->parent_master ? ".2" : "");
+        if (cg_pidfile_create(a->pidfile, a->pid, err, sizeof(err)) != 0) {
+            cg_log(CG_LOG_ERROR, "%s", err);
+            fprintf(stderr, "\nError: %s\n\n", err);
+            free(a->pidfile);
+            a->pidfile = NULL;
+            return 1;
+        }
+    }
     cg_hook_server hs = hook_server(a);
     /* gunicorn: an exception in on_starting or when_ready ends the start */
-    if (cg_hook_call_server(CG_SET_on_starting, &hs) != 0)
+    if (cg_hook_call_server(CG_SET_on_starting, &hs) != 0) {
+        remove_pidfile(a);
         return 1;
-    if (open_listeners(a) != 0) {
+    }
+    if (start_listeners(a) != 0) {
         close_listeners(a, false);
+        remove_pidfile(a);
         return 1;
+    }
+    const char *sh = cg_config_str(a->cfg, CG_SET_statsd_host);
+    if (sh) {
+        char err[256];
+        if (cg_statsd_open(sh, cg_config_str(a->cfg, CG_SET_statsd_prefix),
+                           cg_config_str(a->cfg, CG_SET_dogstatsd_tags), err, sizeof(err)) != 0)
+            cg_log(CG_LOG_WARNING, "%s", err);
     }
     log_listening(a);
     cg_log(CG_LOG_INFO, "Using worker: sync");
+    cg_systemd_notify("READY=1\nSTATUS=cgunicorn arbiter booted");
     int target = a->target;
     set_target(a, target, -1);
     hs = hook_server(a);
     if (cg_hook_call_server(CG_SET_when_ready, &hs) != 0) {
         close_listeners(a, true);
+        remove_pidfile(a);
         return 1;
     }
     cg_proctitle_set("cgunicorn: master [%s]", a->proc_name);
@@ -784,8 +987,14 @@ bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
     }
     reap_workers(a);
     if (a->state == RUNNING) {
+        maybe_promote(a);
         murder_workers(a);
         manage_workers(a);
+        int live = (int)live_workers(a);
+        if (live != a->last_gauge) {
+            a->last_gauge = live;
+            cg_statsd_gauge("gunicorn.workers", live);
+        }
         return true;
     }
     /* stopping: wait for the workers, then kill what is left */
@@ -813,7 +1022,9 @@ bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms)
     cg_hook_server hs = hook_server(a);
     if (cg_hook_call_server(CG_SET_on_exit, &hs) != 0 && a->exit_code == 0)
         a->exit_code = 1;
-    cg_log(a->reason ? CG_LOG_ERROR : CG_LOG_INFO, "Shutting down: Master");
+    remove_pidfile(a);
+    cg_log(a->reason ? CG_LOG_ERROR : CG_LOG_INFO, "Shutting down: Master%s",
+           a->parent_master ? ".2" : "");
     if (a->reason)
         cg_log(CG_LOG_ERROR, "Reason: %s", a->reason);
     a->state = STOPPED;

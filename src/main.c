@@ -23,6 +23,8 @@
 #include "py_embed.h"
 #include "../ui/ui.h"
 
+extern char **environ;
+
 /* What HUP needs to build the configuration again. */
 typedef struct {
     int argc;
@@ -301,6 +303,13 @@ int main(int argc, char **argv)
     int rc;
 
     argv = cg_proctitle_init(argc, argv);
+    /* USR2 re-executes with the environment we started with */
+    size_t nenv = 0;
+    while (environ[nenv])
+        nenv++;
+    char **start_env = calloc(nenv + 1, sizeof(char *));
+    for (size_t i = 0; start_env && i < nenv; i++)
+        start_env[i] = strdup(environ[i]);
     base = strrchr(argv[0], '/');
     base = base ? base + 1 : argv[0];
     src.argc = argc;
@@ -343,7 +352,9 @@ int main(int argc, char **argv)
         rc = cg_py_load_app(app, "\nError while loading the application:\n");
         return rc == 0 ? 0 : 1;
     }
-    if (cg_config_bool(cfg, CG_SET_daemon))
+    /* a USR2 child is not daemonized again: it must stay the old master's
+     * child until it is promoted */
+    if (cg_config_bool(cfg, CG_SET_daemon) && getenv("GUNICORN_PID") == NULL)
         daemonize(cg_config_bool(cfg, CG_SET_enable_stdio_inheritance));
     if (open_logs(cfg) != 0)
         return 1;
@@ -365,6 +376,8 @@ int main(int argc, char **argv)
     cg_arbiter_t *arb = cg_arbiter_new(cfg, app, reload_config, &src);
     if (arb == NULL)
         return 1;
+    if (start_env)
+        cg_arbiter_set_exec_context(arb, argv, start_env, src.start_dir);
     if (use_ui) {
         cg_arbiter_set_fatal_cb(ui_crt_restore);
         rc = ui_run(arb, &uopt);

@@ -27,6 +27,7 @@
 #include "http_parser.h"
 #include "proctitle.h"
 #include "reloader.h"
+#include "statsd.h"
 #include "py_embed.h"
 #include "wsgi.h"
 
@@ -196,6 +197,7 @@ static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
     cg_sb_request_start(req.method, req.method_len, req.target, req.target_len, c.remote_addr);
     cg_wsgi_handle(&c);
     cg_sb_request_end(c.status, (uint64_t)c.sent, (uint64_t)c.duration_us);
+    cg_statsd_request(c.status, (double)c.duration_us / 1000.0);
 }
 
 /* -u/-g: the worker runs as that user and group (gunicorn's

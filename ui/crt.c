@@ -1,5 +1,13 @@
 /* crt.c - the terminal: curses set-up and teardown, colours (or their
- * monochrome forms), UTF-8 aware text output, resize detection.
+ * monochrome forms), UTF-8 aware text output, resize detection, and the
+ * capture of the master's own stdout/stderr.
+ *
+ * Curses draws on a private duplicate of the terminal descriptor; while it
+ * runs, fds 1 and 2 of the process point to a pipe the dashboard reads
+ * (ui_crt_output_read), so nothing - a print() in a server hook, a warning
+ * from a library - writes to the terminal behind curses.  Workers get their
+ * own capture from the engine; forked children close the dashboard's
+ * terminal descriptors (pthread_atfork), so no worker holds the terminal.
  *
  * The engine owns every signal handler, so this file installs none and
  * leaves every disposition as it found it: newterm() would install curses'
@@ -11,8 +19,10 @@
 #include "ui_int.h"
 
 #include <curses.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +36,10 @@
 #include <term.h> /* setupterm: after everything else, it defines many short macros */
 
 static SCREEN *scr;
+static int tty_fd = -1;                    /* the terminal, for curses: a duplicate of stdout */
+static FILE *tty_file;                     /* ... as curses' output stream */
+static int saved_out = -1, saved_err = -1; /* fds 1 and 2 before the capture */
+static int capture_rd = -1;                /* read end of the pipe behind them */
 static volatile sig_atomic_t active;
 static pid_t owner;
 static struct termios saved_tio;
@@ -177,6 +191,65 @@ static void setup_roles(bool no_color)
     }
 }
 
+/* A forked child (a worker) keeps no descriptor of the terminal. */
+static void close_in_child(void)
+{
+    int *fds[] = {&tty_fd, &saved_out, &saved_err, &capture_rd};
+
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+/* Point fds 1 and 2 at a pipe read by the dashboard (non-blocking both
+ * ends: a flood of output is cut, it never blocks the server). */
+static void capture_output(void)
+{
+    int p[2];
+
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+        return;
+    saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved_out < 0 || saved_err < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
+        dup2(p[1], STDERR_FILENO) < 0) {
+        if (saved_out >= 0)
+            dup2(saved_out, STDOUT_FILENO);
+        if (saved_err >= 0)
+            dup2(saved_err, STDERR_FILENO);
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    close(p[1]);
+    capture_rd = p[0];
+}
+
+/* Give fds 1 and 2 back (async-signal-safe). */
+static void release_output(void)
+{
+    if (saved_out >= 0)
+        dup2(saved_out, STDOUT_FILENO);
+    if (saved_err >= 0)
+        dup2(saved_err, STDERR_FILENO);
+}
+
+size_t ui_crt_output_read(char *buf, size_t cap)
+{
+    ssize_t n;
+
+    if (capture_rd < 0 || cap == 0)
+        return 0;
+    fflush(stdout);
+    fflush(stderr);
+    n = read(capture_rd, buf, cap);
+    return n > 0 ? (size_t)n : 0;
+}
+
 int ui_crt_init(bool no_color)
 {
     static bool registered;
@@ -185,11 +258,25 @@ int ui_crt_init(bool no_color)
     setlocale(LC_CTYPE, ""); /* Python set it already; only LC_CTYPE */
     utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
     have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
-    save_signals(old);
-    scr = newterm(NULL, stdout, stdin);
-    put_back_signals(old);
-    if (scr == NULL)
+    tty_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    tty_file = tty_fd >= 0 ? fdopen(tty_fd, "w") : NULL;
+    if (tty_file != NULL)
+        setvbuf(tty_file, NULL, _IONBF, 0); /* nothing left in it at a fork */
+    if (tty_file == NULL) {
+        if (tty_fd >= 0)
+            close(tty_fd);
+        tty_fd = -1;
         return -1;
+    }
+    save_signals(old);
+    scr = newterm(NULL, tty_file, stdin);
+    put_back_signals(old);
+    if (scr == NULL) {
+        fclose(tty_file);
+        tty_file = NULL;
+        tty_fd = -1;
+        return -1;
+    }
     set_term(scr);
     owner = getpid();
     reset_len = 0;
@@ -207,9 +294,11 @@ int ui_crt_init(bool no_color)
     set_escdelay(25);
     curs_set(0);
     setup_roles(no_color);
+    capture_output();
     active = 1;
     if (!registered) {
         atexit(ui_crt_restore);
+        pthread_atfork(NULL, NULL, close_in_child);
         registered = true;
     }
     return 0;
@@ -228,6 +317,14 @@ void ui_crt_done(void)
     delscreen(scr);
     put_back_signals(old);
     scr = NULL;
+    fclose(tty_file);
+    tty_file = NULL;
+    tty_fd = -1;
+    release_output();
+    close(saved_out);
+    close(saved_err);
+    saved_out = saved_err = -1;
+    /* capture_rd stays open: ui_crt_output_read drains what is left */
 }
 
 void ui_crt_restore(void)
@@ -235,7 +332,8 @@ void ui_crt_restore(void)
     if (!active || getpid() != owner)
         return;
     active = 0;
-    if (reset_len > 0 && write(STDOUT_FILENO, reset_seq, reset_len) < 0) {
+    release_output();
+    if (reset_len > 0 && write(tty_fd >= 0 ? tty_fd : STDOUT_FILENO, reset_seq, reset_len) < 0) {
         /* nothing more to do on a dying path */
     }
     if (have_tio)
@@ -246,7 +344,7 @@ bool ui_crt_check_resize(void)
 {
     struct winsize ws;
 
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0)
+    if (ioctl(tty_fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0)
         return false;
     if (ws.ws_row == LINES && ws.ws_col == COLS)
         return false;

@@ -23,6 +23,7 @@
 
 #define MIN_DRAW_MS 50
 #define TB_POLL_MS 50
+#define OUT_KEEP 200 /* lines of the master's own output replayed at exit */
 
 int64_t ui_now_ns(void)
 {
@@ -60,6 +61,7 @@ static void app_free(ui_app *app)
     free(app->view);
     ui_logbuf_free(&app->log[0]);
     ui_logbuf_free(&app->log[1]);
+    ui_logbuf_free(&app->out_keep);
     free(app->tb);
     free(app);
 }
@@ -77,7 +79,8 @@ static ui_app *app_new(cg_arbiter_t *a, const ui_options *opt)
     app->tb = malloc(UI_TB_CAP);
     if (app->model == NULL || app->view == NULL || app->tb == NULL ||
         ui_logbuf_init(&app->log[0], UI_LOG_KEEP) != 0 ||
-        ui_logbuf_init(&app->log[1], UI_LOG_KEEP) != 0) {
+        ui_logbuf_init(&app->log[1], UI_LOG_KEEP) != 0 ||
+        ui_logbuf_init(&app->out_keep, OUT_KEEP) != 0) {
         app_free(app);
         return NULL;
     }
@@ -91,10 +94,39 @@ static ui_app *app_new(cg_arbiter_t *a, const ui_options *opt)
     return app;
 }
 
+/* The master's own stdout/stderr (captured while curses runs): into the
+ * error log pane, and kept to be shown again at exit. */
+static void pull_output(ui_app *app, bool flush)
+{
+    char buf[4096];
+    size_t n;
+
+    while ((n = ui_crt_output_read(buf, sizeof(buf))) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (buf[i] == '\n' || app->out_len == sizeof(app->out_part) - 1) {
+                app->out_part[app->out_len] = '\0';
+                ui_logbuf_push(&app->log[UI_LOG_ERROR], app->out_part);
+                ui_logbuf_push(&app->out_keep, app->out_part);
+                app->out_len = 0;
+                if (buf[i] == '\n')
+                    continue;
+            }
+            app->out_part[app->out_len++] = buf[i];
+        }
+    }
+    if (flush && app->out_len > 0) {
+        app->out_part[app->out_len] = '\0';
+        ui_logbuf_push(&app->log[UI_LOG_ERROR], app->out_part);
+        ui_logbuf_push(&app->out_keep, app->out_part);
+        app->out_len = 0;
+    }
+}
+
 static void sample(ui_app *app)
 {
     uint64_t before[2] = {app->log[0].total, app->log[1].total};
 
+    pull_output(app, false);
     ui_model_sample(app->model, app->sb, app->now_ns);
     ui_ringtail_pull(&app->tail, app->sb, &app->log[UI_LOG_ACCESS], &app->log[UI_LOG_ERROR]);
     for (int k = 0; k < 2; k++)
@@ -105,17 +137,26 @@ static void sample(ui_app *app)
     app->dirty = true;
 }
 
-/* After the dashboard is gone: why the server stopped, when it failed. */
+/* After the dashboard is gone: what the master printed while it ran, and
+ * why the server stopped when it failed. */
 static void report_exit(ui_app *app, int rc)
 {
-    const char *lines[40];
+    const char *lines[OUT_KEEP > 40 ? OUT_KEEP : 40];
     size_t n;
 
+    pull_output(app, true);
+    n = ui_logbuf_tail(&app->out_keep, NULL, 0, lines, OUT_KEEP);
+    if (n > 0 && rc == 0) { /* (on a failure the error-log tail below has them) */
+        fprintf(stderr, "cgunicorn-top: the master's output while the dashboard ran%s:\n",
+                app->out_keep.total > n ? " (the last lines)" : "");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "%s\n", lines[n - 1 - i]);
+    }
     if (rc == 0)
         return;
     if (app->sb)
         ui_ringtail_pull(&app->tail, app->sb, &app->log[UI_LOG_ACCESS], &app->log[UI_LOG_ERROR]);
-    n = ui_logbuf_tail(&app->log[UI_LOG_ERROR], NULL, 0, lines, sizeof(lines) / sizeof(*lines));
+    n = ui_logbuf_tail(&app->log[UI_LOG_ERROR], NULL, 0, lines, 40);
     fprintf(stderr, "cgunicorn-top: the server stopped with exit code %d%s\n", rc,
             n ? "; the last error-log lines:" : "");
     for (size_t i = 0; i < n; i++)

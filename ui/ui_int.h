@@ -48,8 +48,11 @@ typedef enum {
  * dispositions are left exactly as they were.  0, or -1 with nothing
  * changed. */
 int ui_crt_init(bool no_color);
-/* Normal teardown (endwin). */
+/* Normal teardown (endwin); gives fds 1 and 2 back. */
 void ui_crt_done(void);
+/* What the process wrote to its stdout/stderr since the last call (while
+ * curses runs they go to a pipe).  Returns the bytes stored, 0 if none. */
+size_t ui_crt_output_read(char *buf, size_t cap);
 /* Has the terminal changed size since the last call?  Asks the terminal
  * (TIOCGWINSZ on stdout) and resizes curses' screen if so. */
 bool ui_crt_check_resize(void);
@@ -128,6 +131,11 @@ typedef struct {
     bool msg_alert;
     int64_t msg_ns;
     char events[256]; /* engine events gathered during one arbiter call */
+
+    /* the master's own stdout/stderr while curses runs */
+    char out_part[CG_SB_LINE]; /* a line not finished yet */
+    size_t out_len;
+    ui_logbuf out_keep; /* replayed on the terminal at exit */
 
     bool shutdown_asked; /* we asked the arbiter to stop */
     bool dirty;          /* something to draw */

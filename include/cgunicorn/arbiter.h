@@ -38,6 +38,11 @@ int cg_arbiter_fd(const cg_arbiter_t *a);
 bool cg_arbiter_step(cg_arbiter_t *a, int timeout_ms);
 int cg_arbiter_exit_code(const cg_arbiter_t *a);
 
+/* How this program was started (argv, the original environment, the
+ * working directory), for USR2's re-execution.  Not copied: keep them. */
+void cg_arbiter_set_exec_context(cg_arbiter_t *a, char *const *argv, char *const *envp,
+                                 const char *cwd);
+
 /* Headless: step until stopped; returns the exit code. */
 int cg_arbiter_run(cg_arbiter_t *a);
 

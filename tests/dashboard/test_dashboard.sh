@@ -158,9 +158,23 @@ else
   not_ok "start -w 2: two worker rows whose pids are the master's children" \
     "children: $(children | tr '\n' ' ')"
 fi
-FIRST_PIDS=$(screen_pids | sort -n | tr '\n' ' ')
 
-# 2-3. scale up and down
+# 2. the workers hold no descriptor of the terminal and sit outside its
+# foreground process group (Ctrl-C and Ctrl-Z are keys, never their signals)
+TTY=$(pane '#{pane_tty}')
+detached() {
+  local w fg fd
+  fg=$(ps -o tpgid= -p "$MASTER" | tr -d ' ')
+  for w in $(children); do
+    [ "$(ps -o pgid= -p "$w" | tr -d ' ')" != "$fg" ] || return 1
+    for fd in /proc/"$w"/fd/*; do
+      [ "$(readlink "$fd" 2>/dev/null)" != "$TTY" ] || return 1
+    done
+  done
+}
+check "workers hold no terminal descriptor and are not in its foreground group" detached
+
+# 3-4. scale up and down
 key +
 if wait_screen 'Workers 3/3' && wait_true "$WAIT" nworkers_is 3 && wait_true 5 pids_match; then
   ok "+ adds a worker: three rows, three children"
@@ -174,7 +188,7 @@ else
   not_ok "- removes a worker: two rows, two children"
 fi
 
-# 4. requests show in the counter and in the access log pane
+# 5. requests show in the counter and in the access log pane
 for i in 1 2 3 4 5 6 7; do curl -s -o /dev/null "http://127.0.0.1:$PORT/hello"; done
 curl -s -o /dev/null "http://127.0.0.1:$PORT/missing"
 if wait_screen 'Requests 8 ' && wait_screen '"GET /hello HTTP/1.1" 200' &&
@@ -184,7 +198,7 @@ else
   not_ok "curl requests: counter, status classes and access log pane"
 fi
 
-# 5. the filter keeps the matching lines only; Esc clears it
+# 6. the filter keeps the matching lines only; Esc clears it
 key / ' ' 4 0 4 ' ' Enter
 if wait_screen 'filter " 404 ": 1 match' && ! capture | grep -q 'GET /hello HTTP'; then
   key Escape
@@ -194,7 +208,7 @@ else
   not_ok "/ filters the log pane, Esc clears it"
 fi
 
-# 6. reload: all new pids
+# 7. reload: all new pids
 OLD=$(screen_pids | sort -n | tr '\n' ' ')
 key r
 new_pids() {
@@ -207,7 +221,7 @@ new_pids() {
 if wait_true "$WAIT" new_pids; then ok "r reloads: two workers, all with new pids"
 else not_ok "r reloads: two workers, all with new pids" "before: $OLD"; fi
 
-# 7. select a worker, k (then y): it is replaced
+# 8. select a worker, k (then y): it is replaced
 key Home
 VICTIM=$(screen_pids | head -n 1)  # sorted by pid: Home selects the first row
 key k y
@@ -220,7 +234,7 @@ else
   not_ok "k stops the selected worker ($VICTIM): it is replaced, the footer names it"
 fi
 
-# 8. K asks first; n keeps the worker, y kills it
+# 9. K asks first; n keeps the worker, y kills it
 key Home
 VICTIM=$(screen_pids | head -n 1)
 key K
@@ -238,7 +252,7 @@ else
   not_ok "K asks y/n: n keeps worker $VICTIM, y kills it (replaced)" "no question"
 fi
 
-# 9. signals from outside show up on screen
+# 10. signals from outside show up on screen
 kill -TTIN "$MASTER"
 if wait_screen 'Workers 3/3' && wait_true "$WAIT" nworkers_is 3; then
   kill -TTOU "$MASTER"
@@ -251,7 +265,7 @@ else
   not_ok "kill -TTIN / -TTOU <master> from outside show on screen" "TTIN"
 fi
 
-# 10. help fits 80x24 and lists every key; any key returns
+# 11. help fits 80x24 and lists every key; any key returns
 key '?'
 if wait_screen 'cgunicorn-top keys' && capture | grep -q 'F9' && capture | grep -q 'F10' &&
   capture | grep -q 'Ctrl-L' && capture | grep -q 'any key'; then
@@ -262,7 +276,7 @@ else
   not_ok "? shows the help screen, any key returns"
 fi
 
-# 11. resize: redrawn at the new size; too small: a clear message, still serving
+# 12. resize: redrawn at the new size; too small: a clear message, still serving
 T resize-window -t "$SESS" -x 80 -y 24
 if wait_screen '^Workers 2/2' && wait_screen "^\\?Help" && [ "$(capture | wc -l)" -le 24 ] &&
   [ "$(capture | wc -L)" -le 80 ]; then
@@ -282,7 +296,7 @@ else
   not_ok "resize: redrawn at 80x24, 'too small' at 60x20 while serving, back at 100x30" "80x24"
 fi
 
-# 12. Ctrl-C is a key (asks, like q); n cancels; the server keeps running
+# 13. Ctrl-C is a key (asks, like q); n cancels; the server keeps running
 key C-c
 if wait_screen 'Shut down gracefully\? .*\[y/N\]'; then
   key n
@@ -295,7 +309,7 @@ else
   not_ok "Ctrl-C asks to shut down (no signal reaches anyone); n cancels"
 fi
 
-# 13. q then y: the server exits 0, every worker is gone
+# 14. q then y: the server exits 0, every worker is gone
 WORKERS=$(children | tr '\n' ' ')
 key q
 if wait_screen 'Shut down gracefully\? .*\[y/N\]'; then
@@ -305,10 +319,37 @@ if wait_screen 'Shut down gracefully\? .*\[y/N\]'; then
     ok "q then y: the server exits with status 0 and every worker is gone"
   else
     not_ok "q then y: the server exits with status 0 and every worker is gone" \
-      "status '$EXIT_STATUS', workers left: $(for p in $WORKERS; do [ -d /proc/$p ] && echo $p; done)"
+      "status '$EXIT_STATUS', workers left: $(for p in $WORKERS; do [ -d /proc/"$p" ] && echo "$p"; done)"
   fi
 else
   not_ok "q then y: the server exits with status 0 and every worker is gone" "no question"
+fi
+
+# ---- no colour, no UTF-8, a plain vt100 ----------------------------------------
+
+# 15. NO_COLOR, a terminal without colour, the C locale: attributes only,
+# ASCII marks (the sort arrow is '^'), still usable
+PORT=$(free_port)
+T kill-session -t "$SESS" >/dev/null 2>&1
+T new-session -d -s "$SESS" -x 80 -y 24 -c "$CG_ROOT/examples" -- \
+  env NO_COLOR=1 TERM=vt100 LC_ALL=C "$CG_BIN" -w 1 -b "127.0.0.1:$PORT" app:app
+MASTER=$(pane '#{pane_pid}')
+if wait_screen 'Workers 1/1' && wait_true "$WAIT" nworkers_is 1; then
+  esc=$(T capture-pane -p -e -t "$SESS")
+  if printf '%s' "$esc" | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48|9[0-7])(;|m)'; then
+    not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "colour escapes"
+  elif ! printf '%s' "$esc" | grep -Eq $'\e\\[([0-9;]*;)?7m' || ! capture | grep -Eq '^\^ +PID STATE'; then
+    not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "no reverse/ASCII"
+  else
+    key q y
+    if wait_dead "$WAIT" && [ "$EXIT_STATUS" = 0 ]; then
+      ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks"
+    else
+      not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "quit"
+    fi
+  fi
+else
+  not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "no start"
 fi
 
 # ---- a request that sleeps: busy marks, traceback, shutdown countdown ---------------
@@ -318,9 +359,9 @@ start_dashboard "$CG_ROOT/tests/dashboard/apps" -w 2 --graceful-timeout 20 \
   -b "127.0.0.1:$PORT" slowapp:app
 wait_screen 'Workers 2/2' && wait_true "$WAIT" nworkers_is 2
 curl -s -o /dev/null "http://127.0.0.1:$PORT/sleep?40" &
-PIDS_TO_KILL+=($!)
+PIDS_TO_KILL+=("$!")
 
-# 14. the busy worker stands out (mark + state + the request and its age),
+# 16. the busy worker stands out (mark + state + the request and its age),
 # then turns stuck (after min(5 s, --timeout/2))
 if wait_screen '^\*[ ]*[0-9]+ busy .* GET /sleep\?40 127\.0\.0\.1' &&
   wait_screen '^![ ]*[0-9]+ STUCK .*[0-9.]+s GET /sleep\?40' && wait_screen 'stuck 1'; then
@@ -330,7 +371,7 @@ else
 fi
 BUSY=$(capture | grep -E '^[*!][ ]*[0-9]+ (busy|STUCK) ' | sed -E 's/^.[ ]*([0-9]+) .*/\1/' | head -n 1)
 
-# 15. select the busy worker (sort by state: busy first), t: the traceback
+# 17. select the busy worker (sort by state: busy first), t: the traceback
 # names the app function that sleeps
 key '>' Home t
 if wait_screen "Python traceback of worker $BUSY" && wait_screen 'line [0-9]+ in sleepy_view'; then
@@ -341,7 +382,7 @@ fi
 key Escape
 wait_screen '^\?Help' 5
 
-# 16. the traceback also went to the error log pane (Tab Tab)
+# 18. the traceback also went to the error log pane (Tab Tab)
 key Tab Tab
 if wait_screen 'Error log' && wait_screen "Traceback of worker $BUSY" &&
   wait_screen "\\[traceback $BUSY\\]   File "; then
@@ -351,7 +392,7 @@ else
 fi
 key Tab
 
-# 17. Z pauses the display; the server keeps serving
+# 19. Z pauses the display; the server keeps serving
 key Z
 if wait_screen 'PAUSED'; then
   curl -s -o /dev/null "http://127.0.0.1:$PORT/x"
@@ -365,7 +406,7 @@ else
   not_ok "Z pauses the display while the server serves; Z resumes" "no PAUSED"
 fi
 
-# 18. q y with a request in flight: a visible countdown; Q y then cuts it
+# 20. q y with a request in flight: a visible countdown; Q y then cuts it
 key q y
 if wait_screen 'Graceful shutdown: 1 request in flight, .* SIGKILL in 1?[0-9]s'; then
   key Q y
@@ -380,7 +421,7 @@ fi
 
 # ---- no usable terminal: headless with a notice ----------------------------------
 
-# 19. TERM=dumb
+# 21. TERM=dumb
 PORT=$(free_port)
 T kill-session -t "$SESS" >/dev/null 2>&1
 T new-session -d -s "$SESS" -x 100 -y 30 -c "$CG_ROOT/examples" -- \
@@ -396,12 +437,12 @@ else
   not_ok "TERM=dumb: headless with a notice, serving, logging as usual"
 fi
 
-# 20. stdout not a terminal
+# 22. stdout not a terminal
 PORT=$(free_port)
 (cd "$CG_ROOT/examples" && exec "$CG_BIN" -w 1 -b "127.0.0.1:$PORT" app:app \
   >"$TMP/headless.out" 2>&1 </dev/null) &
 HL=$!
-PIDS_TO_KILL+=($HL)
+PIDS_TO_KILL+=("$HL")
 if wait_true "$WAIT" sh -c "curl -s http://127.0.0.1:$PORT/hello | grep -q 'Hello World'" &&
   grep -q 'cgunicorn-top: no terminal to draw on' "$TMP/headless.out"; then
   kill -TERM "$HL"
@@ -414,7 +455,7 @@ else
   not_ok "stdout not a tty: headless with a notice, serving" "$(head -c 300 "$TMP/headless.out")"
 fi
 
-# 21. no sanitizer report from any process
+# 23. no sanitizer report from any process
 if ls "$TMP"/asan.* "$TMP"/ubsan.* >/dev/null 2>&1; then
   not_ok "no sanitizer reports" "$(cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null | head -n 20)"
 else

@@ -878,6 +878,12 @@ static void test_daemon(void **state)
     daemon_pid = -1;
     assert_true(h_wait_log(&flog, "Shutting down: Master", 1, 2000));
     assert_int_equal(h_get(port, "/", NULL, 0), -1);
+    log = h_log(&flog);
+    bool report = sanitizer_report(log);
+    if (report)
+        fprintf(stderr, "sanitizer report in the daemon's log:\n%s\n", log);
+    free(log);
+    assert_false(report);
 }
 
 int main(void)

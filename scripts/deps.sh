@@ -9,7 +9,7 @@ set -e
 kind=${1:-run}
 pkgs="gcc make pkg-config libpython3-dev python3-dev libyaml-dev libncurses-dev python3-flask"
 case $kind in
-  test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps" ;;
+  test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps nginx-light" ;;
   bench) pkgs="$pkgs wrk gunicorn uwsgi-core uwsgi-plugin-python3 procps" ;;
 esac
 missing=""

@@ -855,7 +855,22 @@ static void reexec(cg_arbiter_t *a)
     if (a->exec_cwd && chdir(a->exec_cwd) != 0)
         _exit(1);
     execvpe(a->exec_argv[0], a->exec_argv, env);
-    cg_log(CG_LOG_ERROR, "USR2: cannot execute %s: %s", a->exec_argv[0], strerror(errno));
+    int err = errno;
+    if (strchr(a->exec_argv[0], '/') == NULL) {
+        /* a bare name that is not on PATH (a launcher exec'd us by path
+         * with a short argv[0]): that name next to the running binary,
+         * argv[0] unchanged since it picks the mode (gunicorn re-executes
+         * by absolute path, sys.executable) */
+        char self[4096], path[4352];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        char *slash = len > 0 ? memrchr(self, '/', (size_t)len) : NULL;
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof(path), "%s/%s", self, a->exec_argv[0]);
+            execve(path, a->exec_argv, env);
+        }
+    }
+    cg_log(CG_LOG_ERROR, "USR2: cannot execute %s: %s", a->exec_argv[0], strerror(err));
     _exit(1);
 }
 

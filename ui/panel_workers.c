@@ -129,6 +129,24 @@ static void cell(const ui_worker *w, ui_column col, char *out, size_t len)
     }
 }
 
+/* The heading of the sort column: its title with the arrow against it
+ * (before a right-aligned title, after a left-aligned one), in the cell's
+ * padding or, when the title fills the cell, in the separator next to it. */
+static void draw_sort_heading(int y, int x, int w, const column_def *d, const char *arrow)
+{
+    int tl = (int)strlen(d->title);
+
+    ui_crt_fill(y, x, w, UI_C_HEAD_SORT);
+    if (d->left) {
+        ui_crt_put(y, x, w, d->title, UI_C_HEAD_SORT);
+        ui_crt_put(y, x + tl, 1, arrow, UI_C_HEAD_SORT);
+    } else {
+        int tx = x + w - tl;
+        ui_crt_put(y, tx, tl, d->title, UI_C_HEAD_SORT);
+        ui_crt_put(y, tx - 1, 1, arrow, UI_C_HEAD_SORT);
+    }
+}
+
 /* Draw the cells of one row from x = 1; the mark goes in column 0. */
 static void draw_cells(int y, const char *const *texts, ui_color c, int sort_idx, const char *arrow)
 {
@@ -138,13 +156,15 @@ static void draw_cells(int y, const char *const *texts, ui_color c, int sort_idx
         const column_def *d = &columns[i];
         int w = d->width ? d->width : COLS - x;
         char buf[256];
-        if (sort_idx == (int)i && arrow)
-            ui_crt_put(y, x - 1, 1, arrow, UI_C_HEAD_SORT);
-        if (d->left)
-            snprintf(buf, sizeof(buf), "%-*s", w, texts[i]);
-        else
-            snprintf(buf, sizeof(buf), "%*s", w, texts[i]);
-        ui_crt_put(y, x, w, buf, arrow && sort_idx == (int)i ? UI_C_HEAD_SORT : c);
+        if (sort_idx == (int)i && arrow) {
+            draw_sort_heading(y, x, w, d, arrow);
+        } else {
+            if (d->left)
+                snprintf(buf, sizeof(buf), "%-*s", w, texts[i]);
+            else
+                snprintf(buf, sizeof(buf), "%*s", w, texts[i]);
+            ui_crt_put(y, x, w, buf, c);
+        }
         x += w + 1;
     }
 }

@@ -128,7 +128,7 @@ static void draw_header(ui_app *app)
     seg(2, &x, COLS, UI_C_VALUE, "%s", b);
     seg(2, &x, COLS, UI_C_LABEL, " p99 ");
     seg(2, &x, COLS, UI_C_VALUE, "%s", c);
-    seg(2, &x, COLS, UI_C_DIM, " (%.0fs)",
+    seg(2, &x, COLS, UI_C_DIM, " (last %.0fs)",
         f->lat_window_s < UI_LAT_WINDOW ? f->lat_window_s : (double)UI_LAT_WINDOW);
     static const ui_color cls_color[6] = {UI_C_VALUE, UI_C_VALUE, UI_C_S2XX,
                                           UI_C_S3XX,  UI_C_S4XX,  UI_C_S5XX};

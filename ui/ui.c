@@ -24,6 +24,11 @@
 #define MIN_DRAW_MS 50
 #define TB_POLL_MS 50
 #define OUT_KEEP 200 /* lines of the master's own output replayed at exit */
+/* A sample that found this many new ring lines reads the ring every
+ * RING_FAST_MS until it calms down: under load the ring (1024 lines in the
+ * engine) would wrap between two samples and the tail would miss lines. */
+#define RING_BUSY 256
+#define RING_FAST_MS 50
 
 int64_t ui_now_ns(void)
 {
@@ -122,16 +127,25 @@ static void pull_output(ui_app *app, bool flush)
     }
 }
 
-static void sample(ui_app *app)
+/* New log lines: the ring (access and error lines from every process),
+ * then the master's own output.  Returns the ring lines read. */
+static size_t pull_logs(ui_app *app)
 {
     uint64_t before[2] = {app->log[0].total, app->log[1].total};
+    size_t n;
 
+    n = ui_ringtail_pull(&app->tail, app->sb, &app->log[UI_LOG_ACCESS], &app->log[UI_LOG_ERROR]);
     pull_output(app, false);
-    ui_model_sample(app->model, app->sb, app->now_ns);
-    ui_ringtail_pull(&app->tail, app->sb, &app->log[UI_LOG_ACCESS], &app->log[UI_LOG_ERROR]);
     for (int k = 0; k < 2; k++)
         if (app->log[k].total != before[k])
             ui_panel_log_added(app, (ui_logkind)k, (size_t)before[k]);
+    return n;
+}
+
+static void sample(ui_app *app)
+{
+    ui_model_sample(app->model, app->sb, app->now_ns);
+    app->ring_busy = pull_logs(app) >= RING_BUSY;
     cg_arbiter_get_info(app->arb, &app->info);
     ui_refresh_view(app);
     app->dirty = true;
@@ -185,7 +199,7 @@ static int ms_until(int64_t t, int64_t now)
 static int loop(ui_app *app)
 {
     const int64_t sample_ns = UI_SAMPLE_MS * 1000000LL, min_draw_ns = MIN_DRAW_MS * 1000000LL;
-    int64_t next_sample = 0, last_draw = 0;
+    int64_t next_sample = 0, next_ring = 0, last_draw = 0;
 
     for (;;) {
         struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
@@ -197,7 +211,12 @@ static int loop(ui_app *app)
         if (app->now_ns >= next_sample) {
             sample(app);
             next_sample = app->now_ns + sample_ns;
+        } else if (app->ring_busy && app->now_ns >= next_ring) {
+            /* no redraw for this: the next sample draws */
+            app->ring_busy = pull_logs(app) >= RING_BUSY / 4;
         }
+        if (app->ring_busy)
+            next_ring = app->now_ns + RING_FAST_MS * 1000000LL;
         ui_actions_tick(app);
         if (ui_crt_check_resize())
             app->dirty = true;
@@ -208,6 +227,8 @@ static int loop(ui_app *app)
         }
 
         wake = next_sample;
+        if (app->ring_busy && next_ring < wake)
+            wake = next_ring;
         if (app->tb_collecting && app->now_ns + TB_POLL_MS * 1000000LL < wake)
             wake = app->now_ns + TB_POLL_MS * 1000000LL;
         if (app->dirty && last_draw + min_draw_ns < wake)

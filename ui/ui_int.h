@@ -107,6 +107,7 @@ typedef struct {
     ui_logkind shown_log; /* what the log pane shows */
     ui_ringtail tail;
     ui_logbuf log[2];
+    bool ring_busy; /* lines arrive fast: read the ring more often */
     char filter[2][UI_FILTER_LEN];
     size_t log_scroll[2]; /* matching lines back from the newest; 0 = follow */
     int log_rows;

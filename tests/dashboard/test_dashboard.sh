@@ -338,7 +338,7 @@ if wait_screen 'Workers 1/1' && wait_true "$WAIT" nworkers_is 1; then
   esc=$(T capture-pane -p -e -t "$SESS")
   if printf '%s' "$esc" | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48|9[0-7])(;|m)'; then
     not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "colour escapes"
-  elif ! printf '%s' "$esc" | grep -Eq $'\e\\[([0-9;]*;)?7m' || ! capture | grep -Eq '^\^ +PID STATE'; then
+  elif ! printf '%s' "$esc" | grep -Eq $'\e\\[([0-9;]*;)?7m' || ! capture | grep -Eq '^ +\^PID STATE'; then
     not_ok "NO_COLOR, TERM=vt100, LC_ALL=C: no colour, reverse video, ASCII marks" "no reverse/ASCII"
   else
     key q y

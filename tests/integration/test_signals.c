@@ -27,8 +27,8 @@
 
 /* What a test leaves behind, cleaned up by teardown even when it fails. */
 static srv_t *srv;
-static pid_t load_pid = -1;   /* the load generator child */
-static pid_t daemon_pid = -1; /* a -D master, not our child */
+static pid_t load_pid = -1;  /* the load generator child */
+static pid_t stray_pid = -1; /* a -D or USR2 master, not our child */
 static char tmpfiles[4][128];
 
 static long long now_ms(void)
@@ -68,9 +68,9 @@ static int teardown(void **state)
         waitpid(load_pid, NULL, 0);
         load_pid = -1;
     }
-    if (daemon_pid > 0) {
-        kill(daemon_pid, SIGKILL);
-        daemon_pid = -1;
+    if (stray_pid > 0) {
+        kill(stray_pid, SIGKILL);
+        stray_pid = -1;
     }
     h_stop(srv);
     srv = NULL;
@@ -816,11 +816,10 @@ static void test_kill9_master(void **state)
         assert_true(wait_gone(kids[i], 2500));
 }
 
-/* ----------------------------------------------------- WINCH, USR2, -D */
+/* ------------------------------------------------ WINCH, USR2, -D */
 
-/* WINCH is ignored when not daemonized; USR2 is not built: a warning, and
- * the server keeps its workers. */
-static void test_winch_usr2_ignored(void **state)
+/* WINCH is ignored when not daemonized: the server keeps its workers. */
+static void test_winch_ignored(void **state)
 {
     (void)state;
     const char *extra[] = {"-w", "2", "--log-level", "debug", NULL};
@@ -830,60 +829,177 @@ static void test_winch_usr2_ignored(void **state)
     assert_true(wait_children(s->pid, 2, old, 10000));
     h_signal(s, SIGWINCH);
     assert_true(h_wait_log(s, "SIGWINCH ignored. Not daemonized", 1, 5000));
-    h_signal(s, SIGUSR2);
-    assert_true(h_wait_log(s, "Handling signal: usr2", 1, 5000));
-    assert_true(h_wait_log(s, "[WARNING]", 1, 1000));
     usleep(200000);
     assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
     assert_true(contains_pid(kids, 2, old[0]) && contains_pid(kids, 2, old[1]));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
 }
 
-/* -D: the command returns 0 at once, the daemon serves, TERM stops it. */
-static void test_daemon(void **state)
+static void read_cmdline(pid_t pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* USR2: a new master (a child of the old one, ".2" in its title) serves on
+ * the same socket; TERM to the old master leaves the new one serving, and
+ * it logs "Master has been promoted." (GUNICORN.md 2.2). */
+static void test_usr2_upgrade(void **state)
 {
     (void)state;
+    srv_t *s = start(NULL);
+    assert_non_null(s);
+    pid_t kids[MAX_KIDS], old_worker;
+    assert_true(wait_children(s->pid, 1, kids, 10000));
+    old_worker = kids[0];
+    h_signal(s, SIGUSR2);
+    assert_true(h_wait_log(s, "[INFO] Handling signal: usr2", 1, 5000));
+    if (!h_wait_log(s, "Listening at:", 2, 10000)) {
+        char *log = h_log(s);
+        fprintf(stderr, "no new master; log:\n%s\n", log);
+        free(log);
+        fail();
+    }
+    assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
+    /* the new master is the old one's second child */
+    assert_true(wait_children(s->pid, 2, kids, 10000));
+    stray_pid = kids[0] == old_worker ? kids[1] : kids[0];
+    char title[256];
+    read_cmdline(stray_pid, title, sizeof(title));
+    assert_string_equal(title, "cgunicorn: master [slowapps:app.2]");
+    pid_t new_kids[MAX_KIDS];
+    assert_true(wait_children(stray_pid, 1, new_kids, 10000));
+    char want[96];
+    snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (%d)", s->port, (int)stray_pid);
+    assert_int_equal(h_log_count(s, want), 1);
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+
+    h_signal(s, SIGTERM);
+    assert_int_equal(h_wait_exit(s, 10000), 0);
+    assert_true(wait_gone(old_worker, 2000));
+    assert_true(h_wait_log(s, "Master has been promoted.", 1, 5000));
+    read_cmdline(stray_pid, title, sizeof(title));
+    assert_string_equal(title, "cgunicorn: master [slowapps:app]");
+    char body[64];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
+        assert_int_equal(atoi(body), new_kids[0]);
+    }
+    assert_int_equal(kill(stray_pid, SIGTERM), 0);
+    assert_true(wait_gone(stray_pid, 10000));
+    assert_true(wait_gone(new_kids[0], 2000));
+    stray_pid = -1;
+    assert_int_equal(h_log_count(s, "Shutting down: Master"), 2);
+}
+
+/* Start a -D server with its error log in a temp file; the daemon
+ * master's pid from "Listening at: URL (PID)".  The command itself returns
+ * 0 at once with nothing on its stdout/stderr. */
+static pid_t start_daemon(int port, const char *const *extra, srv_t *flog)
+{
     const char *errlog = tmpfile_path(0, ".err");
-    int port = h_free_port();
     char bind[64], out[8192];
+    const char *argv[16] = {"-D", "--error-logfile", errlog, "-b", bind};
+    int n = 5;
+    for (int i = 0; extra && extra[i] && n < 14; i++)
+        argv[n++] = extra[i];
+    argv[n++] = "slowapps:app";
+    argv[n] = NULL;
     snprintf(bind, sizeof(bind), "127.0.0.1:%d", port);
-    const char *argv[] = {"-D", "--error-logfile", errlog, "-b", bind, "slowapps:app", NULL};
     long long t0 = now_ms();
     assert_int_equal(h_run(NULL, argv, out, sizeof(out), 10000), 0);
     assert_true(now_ms() - t0 < 5000);
     assert_string_equal(out, ""); /* stdio went to /dev/null */
 
-    srv_t flog = {.pid = -1};
-    snprintf(flog.log, sizeof(flog.log), "%s", errlog);
+    *flog = (srv_t){.pid = -1, .port = port};
+    snprintf(flog->log, sizeof(flog->log), "%s", errlog);
     char want[96];
     snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (", port);
-    assert_true(h_wait_log(&flog, want, 1, 10000));
-    char *log = h_log(&flog);
-    daemon_pid = (pid_t)atoi(strstr(log, want) + strlen(want));
+    assert_true(h_wait_log(flog, want, 1, 10000));
+    char *log = h_log(flog);
+    stray_pid = (pid_t)atoi(strstr(log, want) + strlen(want));
     free(log);
-    assert_true(daemon_pid > 1);
-    assert_true(h_wait_log(&flog, "Booting worker with pid", 1, 10000));
-    /* detached: another session (setsid, then a second fork) */
-    assert_true(getsid(daemon_pid) > 0);
-    assert_int_not_equal(getsid(daemon_pid), getsid(0));
-    assert_int_not_equal(getsid(daemon_pid), daemon_pid);
-    char body[64];
-    assert_int_equal(h_get(port, "/", body, sizeof(body)), 200);
-    pid_t worker = (pid_t)atoi(body);
-    assert_true(worker > 1);
+    assert_true(stray_pid > 1);
+    assert_true(h_wait_log(flog, "Booting worker with pid", 1, 10000));
+    return stray_pid;
+}
 
-    assert_int_equal(kill(daemon_pid, SIGTERM), 0);
-    assert_true(wait_gone(daemon_pid, 10000));
-    assert_true(wait_gone(worker, 2000));
-    daemon_pid = -1;
-    assert_true(h_wait_log(&flog, "Shutting down: Master", 1, 2000));
-    assert_int_equal(h_get(port, "/", NULL, 0), -1);
-    log = h_log(&flog);
+/* TERM the daemon, check it and its workers are gone and its log is clean. */
+static void stop_daemon(srv_t *flog, const pid_t *workers, int nworkers)
+{
+    assert_int_equal(kill(stray_pid, SIGTERM), 0);
+    assert_true(wait_gone(stray_pid, 10000));
+    for (int i = 0; i < nworkers; i++)
+        assert_true(wait_gone(workers[i], 2000));
+    stray_pid = -1;
+    assert_true(h_wait_log(flog, "Shutting down: Master", 1, 2000));
+    assert_int_equal(h_get(flog->port, "/", NULL, 0), -1);
+    char *log = h_log(flog);
     bool report = sanitizer_report(log);
     if (report)
         fprintf(stderr, "sanitizer report in the daemon's log:\n%s\n", log);
     free(log);
     assert_false(report);
+}
+
+/* -D: the command returns 0 at once, the daemon serves, TERM stops it. */
+static void test_daemon(void **state)
+{
+    (void)state;
+    srv_t flog;
+    int port = h_free_port();
+    const char *pidfile = tmpfile_path(1, ".pid");
+    const char *extra[] = {"--pid", pidfile, NULL};
+    pid_t pid = start_daemon(port, extra, &flog);
+    /* --pid: "PID\n", the daemon's pid */
+    char buf[32] = "", want[32];
+    FILE *f = fopen(pidfile, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    snprintf(want, sizeof(want), "%d\n", (int)pid);
+    assert_string_equal(buf, want);
+    /* detached: another session (setsid, then a second fork) */
+    assert_true(getsid(pid) > 0);
+    assert_int_not_equal(getsid(pid), getsid(0));
+    assert_int_not_equal(getsid(pid), pid);
+    char body[64];
+    assert_int_equal(h_get(port, "/", body, sizeof(body)), 200);
+    pid_t worker = (pid_t)atoi(body);
+    assert_true(worker > 1);
+    stop_daemon(&flog, &worker, 1);
+    assert_int_equal(access(pidfile, F_OK), -1); /* removed at exit */
+}
+
+/* Daemonized, WINCH stops the workers gracefully and keeps them at 0 (the
+ * master stays); TTIN brings one back. */
+static void test_daemon_winch(void **state)
+{
+    (void)state;
+    srv_t flog;
+    int port = h_free_port();
+    const char *extra[] = {"-w", "2", NULL};
+    pid_t pid = start_daemon(port, extra, &flog);
+    pid_t old[MAX_KIDS], kids[MAX_KIDS];
+    assert_true(wait_children(pid, 2, old, 10000));
+    kill(pid, SIGWINCH);
+    assert_true(h_wait_log(&flog, "[INFO] graceful stop of workers", 1, 5000));
+    for (int i = 0; i < 2; i++)
+        assert_true(wait_gone(old[i], 5000));
+    usleep(300000);
+    assert_int_equal(h_children(pid, kids, MAX_KIDS), 0);
+    assert_false(pid_gone(pid));
+    kill(pid, SIGTTIN);
+    assert_true(wait_children(pid, 1, kids, 10000));
+    assert_true(h_wait_log(&flog, "Booting worker with pid", 3, 10000));
+    assert_int_equal(h_get(port, "/", NULL, 0), 200);
+    stop_daemon(&flog, kids, 1);
 }
 
 int main(void)
@@ -907,8 +1023,10 @@ int main(void)
         cmocka_unit_test_teardown(test_kill9_worker, teardown),
         cmocka_unit_test_teardown(test_kill9_master, teardown),
         cmocka_unit_test_teardown(test_worker_term_replaced, teardown),
-        cmocka_unit_test_teardown(test_winch_usr2_ignored, teardown),
+        cmocka_unit_test_teardown(test_winch_ignored, teardown),
+        cmocka_unit_test_teardown(test_usr2_upgrade, teardown),
         cmocka_unit_test_teardown(test_daemon, teardown),
+        cmocka_unit_test_teardown(test_daemon_winch, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,7 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
     cg_config_t *cfg = cg_config_new(), *scratch = cg_config_new();
     cg_cli_result env_cli = {0};
     char err[1024];
-    char **env_argv = NULL;
+    char **env_argv = NULL, **split_argv = NULL;
     int env_argc = 0, rc = 0;
     const char *env_args = getenv("GUNICORN_CMD_ARGS");
     const char *path;
@@ -117,10 +117,19 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
     if (cli->help || cli->version)
         goto done;
     if (env_args && *env_args) {
-        if (cg_cli_split(env_args, &env_argv, &env_argc, err, sizeof(err)) != 0) {
+        if (cg_cli_split(env_args, &split_argv, &env_argc, err, sizeof(err)) != 0) {
             rc = cli_error(src->prog, 2, err);
             goto done;
         }
+        /* cg_cli_parse skips argv[0], the program name */
+        env_argv = calloc((size_t)env_argc + 2, sizeof(char *));
+        if (env_argv == NULL) {
+            rc = 1;
+            goto done;
+        }
+        env_argv[0] = (char *)src->prog;
+        memcpy(env_argv + 1, split_argv, (size_t)env_argc * sizeof(char *));
+        env_argc++;
         rc = cg_cli_parse(scratch, env_argc, env_argv, CG_SRC_ENV, &env_cli, err, sizeof(err));
         if (rc != 0) {
             rc = cli_error(src->prog, rc, err);
@@ -143,7 +152,8 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
         goto done;
     }
 done:
-    cg_cli_split_free(env_argv);
+    cg_cli_split_free(split_argv);
+    free(env_argv);
     cg_config_free(scratch);
     if (rc != 0) {
         cg_config_free(cfg);

@@ -393,6 +393,8 @@ void cg_worker_main(const cg_worker_params *p)
         }
     }
     cg_sb_set_state(CG_WS_STOPPING);
+    if (reopen_logs)
+        cg_log_reopen(); /* a USR1 just before the TERM */
     cg_log(CG_LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());
     cg_py_acquire_gil();
     cg_hook_call_server_worker(CG_SET_worker_exit, &master_info, &self_info);

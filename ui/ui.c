@@ -279,6 +279,11 @@ int ui_run(cg_arbiter_t *a, const ui_options *opt)
     }
     cg_arbiter_set_capture(a, true);
     cg_arbiter_set_event_cb(a, ui_actions_event, app);
+    /* a first frame: binding may take a while (gunicorn retries 5 times) */
+    app->now_ns = ui_now_ns();
+    cg_arbiter_get_info(a, &app->info);
+    ui_message(app, false, "starting %s", app->info.app);
+    ui_screen_draw(app);
     rc = cg_arbiter_start(a);
     app->sb = cg_arbiter_scoreboard(a);
     if (rc == 0)

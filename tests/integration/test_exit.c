@@ -209,13 +209,8 @@ static void test_boot_failure_many_workers(void **state)
 }
 
 /* GUNICORN_CMD_ARGS is parsed like a command line (gunicorn:
- * parser.parse_args(env)): an unknown flag there is a usage error too.
- *
- * KNOWN FAILING (bug in src/main.c, build_config): the GUNICORN_CMD_ARGS
- * words from cg_cli_split are passed to cg_cli_parse as an argv, but
- * cg_cli_parse skips argv[0] as the program name, so the first word of
- * GUNICORN_CMD_ARGS is silently dropped ("--workers 3" gives 1 worker,
- * "--bogus" is ignored and the server starts). */
+ * parser.parse_args(env)): an unknown flag there is a usage error too (the
+ * first word used to be taken for the program name and dropped). */
 static void test_cmd_args_env_bad_flag(void **state)
 {
     (void)state;

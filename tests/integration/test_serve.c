@@ -221,14 +221,15 @@ static void test_serve_env_defaults(void **state)
 static void test_serve_cmd_args_env(void **state)
 {
     (void)state;
-    setenv("GUNICORN_CMD_ARGS", "--workers 2 --name fromenv", 1);
+    /* the file says workers = 2: the environment (3) wins over it */
+    setenv("GUNICORN_CMD_ARGS", "--workers 3 --name fromenv", 1);
     const char *argv[] = {"-c", "gunicorn/config.py", "-b", "127.0.0.1:{port}", "app:app", NULL};
     srv_t *s = h_start(examples, argv);
     unsetenv("GUNICORN_CMD_ARGS");
-    assert_true(h_wait_log(s, "Booting worker with pid", 2, 20000));
+    assert_true(h_wait_log(s, "Booting worker with pid", 3, 20000));
     usleep(300000);
     pid_t kids[8];
-    assert_int_equal(h_children(s->pid, kids, 8), 2);
+    assert_int_equal(h_children(s->pid, kids, 8), 3);
     char path[128], buf[256];
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)s->pid);
     FILE *f = fopen(path, "r");

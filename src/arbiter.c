@@ -388,8 +388,8 @@ static void set_target(cg_arbiter_t *a, int target, int old)
     }
 }
 
-/* Fork one worker. */
-static void spawn_worker(cg_arbiter_t *a)
+/* Fork one worker.  False if none was forked (then stop trying for now). */
+static bool spawn_worker(cg_arbiter_t *a)
 {
     pid_t pid;
 
@@ -397,7 +397,7 @@ static void spawn_worker(cg_arbiter_t *a)
         size_t cap = a->capworkers ? a->capworkers * 2 : 8;
         worker_slot *w = realloc(a->workers, cap * sizeof(*w));
         if (w == NULL)
-            return;
+            return false;
         a->workers = w;
         a->capworkers = cap;
     }
@@ -408,7 +408,7 @@ static void spawn_worker(cg_arbiter_t *a)
                          .timeout = cg_config_int(a->cfg, CG_SET_timeout)};
     if (cg_hook_call_server_worker(CG_SET_pre_fork, &hs, &hw) != 0) {
         main_loop_failure(a);
-        return;
+        return false;
     }
     int slot = a->sb ? cg_scoreboard_claim(a->sb, a->generation) : -1;
     int tb[2] = {-1, -1};
@@ -436,7 +436,7 @@ static void spawn_worker(cg_arbiter_t *a)
             cg_scoreboard_release(a->sb, slot);
         close(tb[0]);
         close(tb[1]);
-        return;
+        return false;
     }
     if (pid == 0) {
         cg_worker_params p = {
@@ -476,6 +476,7 @@ static void spawn_worker(cg_arbiter_t *a)
                                               .sb_slot = slot,
                                               .tb_fd = tb[0]};
     event(a, "worker %d booting", (int)pid);
+    return true;
 }
 
 static size_t live_workers(const cg_arbiter_t *a)
@@ -497,8 +498,9 @@ static void manage_workers(cg_arbiter_t *a)
 {
     if (a->state != RUNNING)
         return;
-    while ((int)live_workers(a) < a->target)
-        spawn_worker(a);
+    while ((int)live_workers(a) < a->target && a->state == RUNNING)
+        if (!spawn_worker(a))
+            break; /* the next pass tries again */
     while ((int)live_workers(a) > a->target) {
         worker_slot *oldest = NULL;
         for (size_t i = 0; i < a->nworkers; i++)
@@ -699,7 +701,8 @@ static void reload(cg_arbiter_t *a)
     }
     a->generation++;
     for (int i = 0; i < a->target && a->state == RUNNING; i++)
-        spawn_worker(a);
+        if (!spawn_worker(a))
+            break;
     for (size_t i = 0; i < a->nworkers; i++)
         if (a->workers[i].generation != a->generation && !a->workers[i].stopping)
             signal_worker(&a->workers[i], SIGTERM);

@@ -19,68 +19,121 @@
 #define TB_QUIET_NS (300 * 1000000LL)  /* no new text for this long: done */
 #define TB_LIMIT_NS (1500 * 1000000LL) /* give up after this long */
 
-void ui_message(ui_app *app, bool alert, const char *fmt, ...)
+#define MSG_WINDOW_NS 2000000000LL /* events this soon after a message join it */
+
+/* "worker 4121 exited (code 0), workers 4188, 4189 booting" */
+static void render_events(const ui_app *app, char *out, size_t len)
 {
-    char text[200], stamp[16];
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < app->nev && n + 1 < len; i++) {
+        const struct ui_event_group *g = &app->ev[i];
+        if (i > 0)
+            n += (size_t)snprintf(out + n, len - n, ", ");
+        if (n + 1 >= len)
+            break;
+        if (g->npid == 0) {
+            n += (size_t)snprintf(out + n, len - n, "%s", g->what);
+            continue;
+        }
+        n += (size_t)snprintf(out + n, len - n, "worker%s", g->npid + g->more > 1 ? "s" : "");
+        for (int k = 0; k < g->npid && n + 1 < len; k++)
+            n += (size_t)snprintf(out + n, len - n, "%s%d", k ? ", " : " ", (int)g->pid[k]);
+        if (g->more && n + 1 < len)
+            n += (size_t)snprintf(out + n, len - n, " and %d more", g->more);
+        if (n + 1 < len)
+            n += (size_t)snprintf(out + n, len - n, " %s", g->what);
+    }
+}
+
+/* The message line: a time, what the user did, what the arbiter said. */
+static void render_message(ui_app *app)
+{
+    char stamp[16], events[256];
     time_t t = time(NULL);
     struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+    render_events(app, events, sizeof(events));
+    snprintf(app->msg, sizeof(app->msg), "%s %s%s%s", stamp, app->msg_action,
+             app->msg_action[0] && events[0] ? "; " : "", events);
+    app->dirty = true;
+}
+
+void ui_message(ui_app *app, bool alert, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    vsnprintf(app->msg_action, sizeof(app->msg_action), fmt, ap);
     va_end(ap);
-    localtime_r(&t, &tm);
-    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-    snprintf(app->msg, sizeof(app->msg), "%s %s", stamp, text);
+    app->nev = 0;
     app->msg_alert = alert;
-    app->msg_ns = app->now_ns;
-    app->dirty = true;
+    app->msg_ns = ui_now_ns();
+    render_message(app);
 }
 
 void ui_actions_event(void *ctx, const char *text)
 {
     ui_app *app = ctx;
-    size_t n = strlen(app->events);
+    struct ui_event_group *g = NULL;
+    int64_t now = ui_now_ns();
+    int pid = 0, off = 0;
 
-    if (n > 0 && n + 2 < sizeof(app->events)) {
-        memcpy(app->events + n, ", ", 3);
-        n += 2;
+    /* a new story, unless it follows an action (or events) just now */
+    if (app->msg_alert || now - app->msg_ns >= MSG_WINDOW_NS) {
+        app->msg_action[0] = '\0';
+        app->msg_alert = false;
+        app->nev = 0;
+        app->msg_ns = now;
     }
-    if (n < sizeof(app->events))
-        snprintf(app->events + n, sizeof(app->events) - n, "%s", text);
+    app->ev_new = true;
+    if (sscanf(text, "worker %d %n", &pid, &off) == 1 && off > 0 && text[off]) {
+        for (int i = 0; i < app->nev && g == NULL; i++)
+            if (app->ev[i].npid > 0 && strcmp(app->ev[i].what, text + off) == 0)
+                g = &app->ev[i];
+    } else {
+        pid = 0;
+    }
+    if (g == NULL) {
+        if (app->nev == (int)(sizeof(app->ev) / sizeof(app->ev[0])))
+            return; /* a flood: the first ones tell enough */
+        g = &app->ev[app->nev++];
+        memset(g, 0, sizeof(*g));
+        snprintf(g->what, sizeof(g->what), "%s", pid > 0 ? text + off : text);
+    }
+    if (pid <= 0)
+        return;
+    if (g->npid < (int)(sizeof(g->pid) / sizeof(g->pid[0])))
+        g->pid[g->npid++] = (pid_t)pid;
+    else
+        g->more++;
 }
 
-/* Show what the arbiter reported.  Within two seconds of the last message
- * it is appended ("worker 4121: SIGTERM sent; worker 4121 exited, worker
- * 4188 booting"), as long as the line stays readable; else it replaces it. */
 void ui_actions_flush(ui_app *app)
 {
-    char joined[sizeof(app->msg) + sizeof(app->events) + 4];
-    const char *prev = app->msg[0] ? app->msg + 9 : ""; /* after "HH:MM:SS " */
-
-    if (app->events[0] == '\0')
+    if (!app->ev_new)
         return;
-    if (app->msg[0] && !app->msg_alert && app->now_ns - app->msg_ns < 2000000000LL &&
-        strlen(prev) + strlen(app->events) + 2 <= 100) {
-        snprintf(joined, sizeof(joined), "%s; %s", prev, app->events);
-        ui_message(app, false, "%s", joined);
-    } else {
-        ui_message(app, false, "%s", app->events);
-    }
-    app->events[0] = '\0';
+    app->ev_new = false;
+    render_message(app);
 }
 
+/* The selected worker in the view, or NULL. */
 static const ui_worker *selected(const ui_app *app)
 {
     long i = app->sel.pid > 0 ? ui_frame_find(app->view, app->sel.pid) : -1;
     return i >= 0 ? &app->view->w[i] : NULL;
 }
 
+/* Requests in progress now (the live frame, even when paused). */
 static int in_flight(const ui_app *app)
 {
     return ui_model_frame(app->model)->nbusy;
 }
 
+/* Open a y/n question about what (for pid, if it concerns one). */
 static void ask(ui_app *app, ui_ask what, pid_t pid, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void ask(ui_app *app, ui_ask what, pid_t pid, const char *fmt, ...)
@@ -95,6 +148,7 @@ static void ask(ui_app *app, ui_ask what, pid_t pid, const char *fmt, ...)
     app->mode = UI_MODE_CONFIRM;
 }
 
+/* + / -: one worker more or less (TTIN / TTOU). */
 static void scale(ui_app *app, int delta)
 {
     int before = app->info.workers_target;
@@ -107,26 +161,28 @@ static void scale(ui_app *app, int delta)
         ui_message(app, true, "already at 1 worker: the arbiter keeps at least one");
         return;
     }
+    /* the message first: the arbiter's events (booting, exited) join it */
+    ui_message(app, false, "workers %d -> %d", before, before + delta < 1 ? 1 : before + delta);
     cg_arbiter_scale(app->arb, delta);
     cg_arbiter_get_info(app->arb, &app->info);
-    ui_message(app, false, "workers %d -> %d", before, app->info.workers_target);
 }
 
+/* k / K: stop worker pid (SIGTERM or SIGKILL); the arbiter replaces it. */
 static void stop_worker(ui_app *app, pid_t pid, bool graceful)
 {
     if (pid <= 0) {
         ui_message(app, true, "no worker selected");
         return;
     }
-    if (cg_arbiter_kill_worker(app->arb, pid, graceful) != 0) {
-        ui_message(app, true, "worker %d: %s", (int)pid,
-                   errno == ESRCH ? "not a worker any more" : strerror(errno));
-        return;
-    }
     ui_message(app, false, "worker %d: %s", (int)pid,
                graceful ? "SIGTERM (graceful stop)" : "SIGKILL");
+    if (cg_arbiter_kill_worker(app->arb, pid, graceful) != 0)
+        ui_message(app, true, "worker %d: %s", (int)pid,
+                   errno == ESRCH ? "not a worker any more" : strerror(errno));
 }
 
+/* t: ask the selected worker for its traceback and open the popup;
+ * ui_actions_tick collects the text. */
 static void traceback_start(ui_app *app)
 {
     const ui_worker *w = selected(app);
@@ -204,6 +260,7 @@ void ui_actions_tick(ui_app *app)
     }
 }
 
+/* < / >: sort by the previous / next column, in its natural direction. */
 static void set_sort(ui_app *app, int dir)
 {
     int c = ((int)app->sort_col + dir + UI_COL__COUNT) % UI_COL__COUNT;
@@ -215,6 +272,7 @@ static void set_sort(ui_app *app, int dir)
                app->sort_desc ? "largest first" : "smallest first");
 }
 
+/* The log a key about "the log" means: the focused one, else the shown one. */
 static ui_logkind log_of_focus(const ui_app *app)
 {
     if (app->focus == UI_FOCUS_ACCESS)
@@ -224,6 +282,7 @@ static ui_logkind log_of_focus(const ui_app *app)
     return app->shown_log;
 }
 
+/* Tab / Shift-Tab: workers -> access log -> error log. */
 static void focus_next(ui_app *app, int dir)
 {
     app->focus = (ui_focus)(((int)app->focus + dir + 3) % 3);
@@ -288,6 +347,7 @@ static bool move_key(ui_app *app, int ch)
     return false;
 }
 
+/* The answer to a y/n question: only y (or Y) says yes. */
 static void confirm_key(ui_app *app, int ch)
 {
     ui_ask what = app->ask;
@@ -304,14 +364,14 @@ static void confirm_key(ui_app *app, int ch)
         stop_worker(app, pid, false);
         break;
     case UI_ASK_QUIT:
+        ui_message(app, false, "graceful shutdown: workers finish their requests, then exit");
         cg_arbiter_shutdown(app->arb, true);
         app->shutdown_asked = true;
-        ui_message(app, false, "graceful shutdown: workers finish their requests, then exit");
         break;
     case UI_ASK_QUICK:
+        ui_message(app, false, "quick shutdown");
         cg_arbiter_shutdown(app->arb, false);
         app->shutdown_asked = true;
-        ui_message(app, false, "quick shutdown");
         break;
     default:
         break;
@@ -319,6 +379,8 @@ static void confirm_key(ui_app *app, int ch)
     cg_arbiter_get_info(app->arb, &app->info);
 }
 
+/* q / F10 / Ctrl-C: ask for a graceful shutdown (or, while one runs, a
+ * quick one). */
 static void ask_quit(ui_app *app)
 {
     int busy = in_flight(app);
@@ -338,6 +400,7 @@ static void ask_quit(ui_app *app)
             busy == 1 ? "" : "s");
 }
 
+/* A key in the filter prompt: the filter applies as it is typed. */
 static void filter_key(ui_app *app, int ch)
 {
     ui_logkind k = app->shown_log;
@@ -377,6 +440,7 @@ static void filter_key(ui_app *app, int ch)
     app->log_scroll[k] = 0;
 }
 
+/* A key in the traceback popup: scroll, take it again, close. */
 static void traceback_key(ui_app *app, int ch)
 {
     long page = app->tb_rows > 1 ? app->tb_rows - 1 : 1;
@@ -420,6 +484,7 @@ static void traceback_key(ui_app *app, int ch)
         app->tb_scroll = 0;
 }
 
+/* A key on the dashboard itself. */
 static void normal_key(ui_app *app, int ch)
 {
     const ui_worker *w;
@@ -445,8 +510,8 @@ static void normal_key(ui_app *app, int ch)
             ui_message(app, true, "shutting down: no reload");
             break;
         }
-        cg_arbiter_reload(app->arb);
         ui_message(app, false, "reload (HUP)");
+        cg_arbiter_reload(app->arb);
         break;
     case 'k':
     case KEY_F(9):

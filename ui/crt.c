@@ -54,12 +54,14 @@ static const int curses_signals[] = {SIGINT,  SIGQUIT, SIGTERM,  SIGTSTP,
                                      SIGTTIN, SIGTTOU, SIGWINCH, SIGCONT};
 #define NSIGS (sizeof(curses_signals) / sizeof(curses_signals[0]))
 
+/* Save the dispositions of curses_signals into old. */
 static void save_signals(struct sigaction *old)
 {
     for (size_t i = 0; i < NSIGS; i++)
         sigaction(curses_signals[i], NULL, &old[i]);
 }
 
+/* Put back what save_signals saved. */
 static void put_back_signals(const struct sigaction *old)
 {
     for (size_t i = 0; i < NSIGS; i++)
@@ -108,6 +110,8 @@ static void add_reset(const char *cap)
 
 enum { PAIR_BASE = 1 };
 
+/* The attribute of every ui_color: monochrome, or colour pairs when the
+ * terminal has colours and NO_COLOR is not set. */
 static void setup_roles(bool no_color)
 {
     /* monochrome first: readable on any terminal */

@@ -39,6 +39,7 @@ void ui_logbuf_push(ui_logbuf *b, const char *text)
     b->total++;
 }
 
+/* How many lines b holds. */
 static size_t kept(const ui_logbuf *b)
 {
     return b->total < b->cap ? (size_t)b->total : b->cap;
@@ -50,6 +51,7 @@ static const char *newest(const ui_logbuf *b, size_t i)
     return b->line[(b->total - 1 - i) % b->cap];
 }
 
+/* Does line contain filter (case-insensitive; an empty filter matches)? */
 static bool matches(const char *line, const char *filter)
 {
     return filter == NULL || *filter == '\0' || strcasestr(line, filter) != NULL;

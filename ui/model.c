@@ -102,6 +102,7 @@ void ui_model_sample(ui_model *m, const cg_scoreboard_t *sb, int64_t now_ns)
     ui_model_feed(m, m->rows, n, read_proc ? m->procs : NULL, now_ns);
 }
 
+/* The tracked entry of worker (pid, boot_ns), or -1. */
 static long find_tracked(const ui_model *m, pid_t pid, int64_t boot_ns)
 {
     for (size_t i = 0; i < m->nt; i++)
@@ -140,6 +141,8 @@ static void retire(ui_model *m, const tracked *t)
         m->gone_lat[b] += t->lat[b];
 }
 
+/* Fold a new sample of a worker into its tracked entry: req/s (smoothed
+ * over about two seconds, as cg_rate), CPU% from the CPU-time delta, RSS. */
 static void update_rates(tracked *t, const cg_worker_row *r, const ui_proc *p, int64_t now_ns)
 {
     double dt = (double)(now_ns - t->req_ns) / 1e9;
@@ -340,6 +343,8 @@ static int state_rank(const ui_worker *w)
     }
 }
 
+/* The number a column sorts by (n/a values are negative: last when
+ * descending). */
 static double sort_key(const ui_worker *w, ui_column col)
 {
     switch (col) {
@@ -373,6 +378,7 @@ typedef struct {
     bool desc;
 } sort_spec;
 
+/* qsort_r comparator: by the column, then by pid ascending. */
 static int compare_workers(const void *pa, const void *pb, void *arg)
 {
     const ui_worker *a = pa, *b = pb;

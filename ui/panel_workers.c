@@ -26,6 +26,7 @@ static const column_def columns[] = {
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
+/* The mark in the first column: readable without colour. */
 static char mark_of(const ui_worker *w)
 {
     if (w->stuck)
@@ -42,6 +43,7 @@ static char mark_of(const ui_worker *w)
     }
 }
 
+/* The colour of a row by its state. */
 static ui_color color_of(const ui_worker *w)
 {
     if (w->stuck)
@@ -58,6 +60,7 @@ static ui_color color_of(const ui_worker *w)
     }
 }
 
+/* The STATE column. */
 static const char *state_name(const ui_worker *w)
 {
     if (w->stuck)

@@ -38,6 +38,8 @@ static void seg(int y, int *x, int maxx, ui_color c, const char *fmt, ...)
     *x += ui_crt_put(y, *x, maxx - *x, buf, c);
 }
 
+/* The req/s history in w columns at (y, x): block characters (ASCII
+ * without UTF-8), newest at the right, then its scale. */
 static void draw_graph(ui_app *app, int y, int x, int w)
 {
     static const char *const blocks[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
@@ -51,10 +53,7 @@ static void draw_graph(ui_app *app, int y, int x, int w)
 
     if (w < 12)
         return;
-    /* the suffix first: it tells how to read the graph */
-    for (size_t i = 0; i < f->nhist; i++)
-        peak = f->rps_hist[i] > peak ? f->rps_hist[i] : peak;
-    gw = w - 24;
+    gw = w - 24; /* room for the scale after it */
     if (gw < 8)
         gw = w - 1;
     if (gw > (int)(sizeof(cols) / sizeof(cols[0])))
@@ -81,6 +80,7 @@ static void draw_graph(ui_app *app, int y, int x, int w)
     ui_crt_put(y, x + gw, w - gw, suffix, UI_C_DIM);
 }
 
+/* The three header lines. */
 static void draw_header(ui_app *app)
 {
     const cg_arbiter_info *in = &app->info;
@@ -144,6 +144,7 @@ static void draw_header(ui_app *app)
     }
 }
 
+/* The message line: the shutdown countdown, else the last confirmation. */
 static void draw_message(ui_app *app, int y)
 {
     const ui_frame *live = ui_model_frame(app->model);
@@ -161,6 +162,7 @@ static void draw_message(ui_app *app, int y)
         ui_crt_put(y, 0, COLS, app->msg, app->msg_alert ? UI_C_ALERT : UI_C_MSG);
 }
 
+/* The footer: the main keys. */
 static void draw_keys(int y)
 {
     static const struct {
@@ -187,6 +189,7 @@ static void draw_keys(int y)
     }
 }
 
+/* The last line: the keys, or the question / prompt being answered. */
 static void draw_footer(ui_app *app, int y)
 {
     const char *kind;
@@ -290,6 +293,7 @@ static size_t wrap_text(const char *t, size_t len, int width, span *out, size_t 
     return n;
 }
 
+/* A framed, cleared box. */
 static void draw_box(int y0, int x0, int h, int w, ui_color c)
 {
     attrset(ui_crt_attr(c));
@@ -307,6 +311,7 @@ static void draw_box(int y0, int x0, int h, int w, ui_color c)
     attrset(A_NORMAL);
 }
 
+/* The traceback popup over the panels, scrollable, as tall as its text. */
 static void draw_traceback(ui_app *app)
 {
     static span spans[32768];
@@ -356,6 +361,7 @@ static void draw_traceback(ui_app *app)
     ui_crt_put(y0 + h - 1, x0 + w - 2 - (int)strlen(info), (int)strlen(info), info, UI_C_BOLD);
 }
 
+/* Below 80x24: say so, and how the server is doing. */
 static void draw_too_small(ui_app *app)
 {
     char l1[96], l2[128], rate[16];

@@ -7,7 +7,11 @@
  * UI_SAMPLE_MS (the model; /proc every UI_PROC_MS), and redraws when
  * something changed: at most 4 times a second on its own, at once (but at
  * most every MIN_DRAW_MS) after a key.  An idle dashboard wakes 4 times a
- * second and does a few /proc reads and a small diffed redraw. */
+ * second and does a few /proc reads and a small diffed redraw.
+ *
+ * Log lines come from the scoreboard's ring (every process's access and
+ * error lines, workers' output) and from the master's own stdout/stderr,
+ * which crt.c points at a pipe while curses runs. */
 #include "ui_int.h"
 
 #include <curses.h>
@@ -58,6 +62,7 @@ void ui_refresh_view(ui_app *app)
     ui_select_track(&app->sel, app->view);
 }
 
+/* Free the application state (NULL is fine). */
 static void app_free(ui_app *app)
 {
     if (app == NULL)
@@ -71,6 +76,7 @@ static void app_free(ui_app *app)
     free(app);
 }
 
+/* The application state for arbiter a, or NULL when out of memory. */
 static ui_app *app_new(cg_arbiter_t *a, const ui_options *opt)
 {
     ui_app *app = calloc(1, sizeof(*app));
@@ -142,6 +148,8 @@ static size_t pull_logs(ui_app *app)
     return n;
 }
 
+/* One tick of sampling: the scoreboard and /proc (the model), the logs,
+ * the arbiter's header info, then the view. */
 static void sample(ui_app *app)
 {
     ui_model_sample(app->model, app->sb, app->now_ns);
@@ -190,12 +198,14 @@ static int run_headless(ui_app *app)
     return cg_arbiter_exit_code(app->arb);
 }
 
+/* Milliseconds from now to t, for poll() (0..1000). */
 static int ms_until(int64_t t, int64_t now)
 {
     int64_t ms = (t - now + 999999) / 1000000;
     return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
 }
 
+/* The dashboard's loop, until the arbiter stops; returns its exit code. */
 static int loop(ui_app *app)
 {
     const int64_t sample_ns = UI_SAMPLE_MS * 1000000LL, min_draw_ns = MIN_DRAW_MS * 1000000LL;

@@ -127,11 +127,21 @@ typedef struct {
     int tb_rows;
     char tb_title[256];
 
-    /* the message line: the last confirmation */
-    char msg[256];
+    /* the message line: the last action and what the arbiter said since */
+    char msg[512];        /* as shown */
+    char msg_action[200]; /* what the user did ("worker 4121: SIGTERM") */
     bool msg_alert;
-    int64_t msg_ns;
-    char events[256]; /* engine events gathered during one arbiter call */
+    int64_t msg_ns; /* when that story started */
+    bool ev_new;    /* events not shown yet */
+    /* engine events gathered during one arbiter call, "worker N <what>"
+     * grouped by <what>: "workers 4121, 4122 booting" */
+    struct ui_event_group {
+        char what[96];
+        pid_t pid[8];
+        int npid; /* 0: not about a worker, `what` is the whole text */
+        int more; /* pids beyond the 8 kept */
+    } ev[8];
+    int nev;
 
     /* the master's own stdout/stderr while curses runs */
     char out_part[CG_SB_LINE]; /* a line not finished yet */

@@ -419,9 +419,31 @@ else
   not_ok "q y with a request in flight: countdown shown; Q y stops at once" "no countdown"
 fi
 
+# 21. a fatal signal in the master: the terminal is restored (line discipline
+# back to canonical mode with echo), the workers go away
+PORT=$(free_port)
+T kill-session -t "$SESS" >/dev/null 2>&1
+T new-session -d -s "$SESS" -x 100 -y 30 -c "$CG_ROOT/examples" -- sh -c \
+  "\"$CG_BIN\" -w 1 -b 127.0.0.1:$PORT app:app; stty -a >'$TMP/stty'; sleep 60"
+if wait_screen 'Workers 1/1'; then
+  MASTER=$(pgrep -P "$(pane '#{pane_pid}')" | head -n 1)
+  WORKERS=$(children | tr '\n' ' ')
+  kill -ABRT "$MASTER"
+  restored() { grep -q -- ' icanon' "$TMP/stty" && grep -q -- ' echo ' "$TMP/stty"; }
+  workers_gone() { local p; for p in $WORKERS; do [ -d "/proc/$p" ] && return 1; done; return 0; }
+  if wait_true "$WAIT" test -s "$TMP/stty" && restored && wait_true "$WAIT" workers_gone; then
+    ok "SIGABRT in the master: the terminal is restored, the workers exit"
+  else
+    not_ok "SIGABRT in the master: the terminal is restored, the workers exit" \
+      "$(head -c 400 "$TMP/stty" 2>/dev/null)"
+  fi
+else
+  not_ok "SIGABRT in the master: the terminal is restored, the workers exit" "no start"
+fi
+
 # ---- no usable terminal: headless with a notice ----------------------------------
 
-# 21. TERM=dumb
+# 22. TERM=dumb
 PORT=$(free_port)
 T kill-session -t "$SESS" >/dev/null 2>&1
 T new-session -d -s "$SESS" -x 100 -y 30 -c "$CG_ROOT/examples" -- \
@@ -437,7 +459,7 @@ else
   not_ok "TERM=dumb: headless with a notice, serving, logging as usual"
 fi
 
-# 22. stdout not a terminal
+# 23. stdout not a terminal
 PORT=$(free_port)
 (cd "$CG_ROOT/examples" && exec "$CG_BIN" -w 1 -b "127.0.0.1:$PORT" app:app \
   >"$TMP/headless.out" 2>&1 </dev/null) &
@@ -455,7 +477,7 @@ else
   not_ok "stdout not a tty: headless with a notice, serving" "$(head -c 300 "$TMP/headless.out")"
 fi
 
-# 23. no sanitizer report from any process
+# 24. no sanitizer report from any process
 if ls "$TMP"/asan.* "$TMP"/ubsan.* >/dev/null 2>&1; then
   not_ok "no sanitizer reports" "$(cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null | head -n 20)"
 else

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ struct cg_arbiter {
     char *const *exec_envp;
     char *exec_cwd;
     int last_gauge;      /* gunicorn.workers last sent to statsd */
+    int epfd;            /* capture mode: readable when signals or output wait */
     cg_scoreboard_t *sb;
     bool capture;          /* dashboard mode: worker output comes to us */
     int out_pipe[2];       /* workers' stdout/stderr in capture mode */
@@ -211,6 +213,7 @@ cg_arbiter_t *cg_arbiter_new(cg_config_t *cfg, const char *app_uri, cg_config_re
     for (size_t i = 0; i < MAX_LISTENERS; i++)
         a->listeners[i].fd = -1;
     a->out_pipe[0] = a->out_pipe[1] = -1;
+    a->epfd = -1;
     return a;
 }
 
@@ -227,6 +230,8 @@ void cg_arbiter_free(cg_arbiter_t *a)
         close(a->out_pipe[0]);
     if (a->out_pipe[1] >= 0)
         close(a->out_pipe[1]);
+    if (a->epfd >= 0)
+        close(a->epfd);
     cg_config_free(a->cfg);
     free(a->app_uri);
     free(a->proc_name);
@@ -238,8 +243,7 @@ void cg_arbiter_free(cg_arbiter_t *a)
 
 int cg_arbiter_fd(const cg_arbiter_t *a)
 {
-    (void)a;
-    return sigpipe_fds[0];
+    return a->epfd >= 0 ? a->epfd : sigpipe_fds[0];
 }
 
 int cg_arbiter_exit_code(const cg_arbiter_t *a)
@@ -460,6 +464,8 @@ static bool spawn_worker(cg_arbiter_t *a)
             close(tb[0]);
         if (a->out_pipe[0] >= 0)
             close(a->out_pipe[0]);
+        if (a->epfd >= 0)
+            close(a->epfd);
         for (size_t i = 0; i < a->nworkers; i++)
             if (a->workers[i].tb_fd >= 0)
                 close(a->workers[i].tb_fd);
@@ -715,7 +721,9 @@ static void handle_signal(cg_arbiter_t *a, int sig)
         reap_workers(a);
         return;
     }
-    cg_log(CG_LOG_INFO, "Handling signal: %s", signame(sig));
+    /* under the dashboard a WINCH is a terminal resize, not news */
+    cg_log(sig == SIGWINCH && a->capture ? CG_LOG_DEBUG : CG_LOG_INFO, "Handling signal: %s",
+           signame(sig));
     switch (sig) {
     case SIGHUP:
         if (a->state == RUNNING)
@@ -759,8 +767,16 @@ static void ring_observer(void *ctx, bool access, const char *line, size_t len)
 {
     cg_scoreboard_t *sb = cg_scoreboard_current();
     (void)ctx;
-    if (sb)
-        cg_sb_ring_push(sb, access, line, len);
+    if (sb == NULL)
+        return;
+    /* a traceback is one record but many lines: one ring line each */
+    const char *end = line + len, *nl;
+    while ((nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+        cg_sb_ring_push(sb, access, line, (size_t)(nl - line));
+        line = nl + 1;
+    }
+    if (line < end)
+        cg_sb_ring_push(sb, access, line, (size_t)(end - line));
 }
 
 /* Dashboard mode: lines the workers printed (print(), tracebacks written to
@@ -926,6 +942,13 @@ int cg_arbiter_start(cg_arbiter_t *a)
         }
         fcntl(a->out_pipe[0], F_SETFL, O_NONBLOCK);
         cg_log_set_observer(ring_observer, a);
+        /* one descriptor for the front end to poll: signals and output */
+        a->epfd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN};
+        ev.data.fd = sigpipe_fds[0];
+        epoll_ctl(a->epfd, EPOLL_CTL_ADD, sigpipe_fds[0], &ev);
+        ev.data.fd = a->out_pipe[0];
+        epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->out_pipe[0], &ev);
     }
     cg_log(CG_LOG_INFO, "Starting " CG_SERVER_NAME " %s", CG_VERSION);
     const char *gp = getenv("GUNICORN_PID");

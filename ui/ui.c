@@ -185,14 +185,17 @@ static void report_exit(ui_app *app, int rc)
         fprintf(stderr, "%s\n", lines[n - 1 - i]);
 }
 
-/* The terminal went away (hangup): stop drawing, keep serving. */
-static int run_headless(ui_app *app)
+/* The terminal went away (an SSH session dropped, the tmux pane closed):
+ * shut down gracefully, as a terminal program does, rather than leave a
+ * server nobody can see holding the port.  `cgunicorn` (or --no-ui) is the
+ * server that outlives its terminal. */
+static int terminal_gone(ui_app *app)
 {
     ui_crt_done();
     cg_log(CG_LOG_WARNING,
-           "cgunicorn-top: the terminal is gone; the dashboard stops, the server keeps "
-           "running (master %d)",
+           "cgunicorn-top: the terminal is gone; shutting down gracefully (master %d)",
            (int)app->info.master_pid);
+    cg_arbiter_shutdown(app->arb, true);
     while (cg_arbiter_step(app->arb, 1000)) {
     }
     return cg_arbiter_exit_code(app->arb);
@@ -253,7 +256,7 @@ static int loop(ui_app *app)
         ui_actions_flush(app);
 
         if (pr > 0 && (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
-            return run_headless(app);
+            return terminal_gone(app);
         if (pr > 0 && (pfd[0].revents & POLLIN)) {
             bool any = false;
             while ((ch = getch()) != ERR) {

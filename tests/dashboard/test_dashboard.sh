@@ -477,7 +477,27 @@ else
   not_ok "stdout not a tty: headless with a notice, serving" "$(head -c 300 "$TMP/headless.out")"
 fi
 
-# 24. no sanitizer report from any process
+# 24. the terminal goes away (the pane is killed, as when an SSH session
+# drops): the server shuts down gracefully and its workers are gone
+PORT=$(free_port)
+start_dashboard "$CG_ROOT/examples" -w 2 -b "127.0.0.1:$PORT" app:app
+if wait_screen 'Workers 2/2' && wait_true "$WAIT" nworkers_is 2; then
+  WORKERS=$(children | tr '\n' ' ')
+  HUNG=$MASTER
+  T kill-pane -t "$SESS" >/dev/null 2>&1
+  all_gone() { local p; for p in $HUNG $WORKERS; do [ -d "/proc/$p" ] && return 1; done; return 0; }
+  if wait_true "$WAIT" all_gone; then
+    ok "terminal hangup: the server shuts down and every worker is gone"
+  else
+    PIDS_TO_KILL+=("$HUNG")
+    not_ok "terminal hangup: the server shuts down and every worker is gone" \
+      "left: $(for p in $HUNG $WORKERS; do [ -d /proc/"$p" ] && echo "$p"; done)"
+  fi
+else
+  not_ok "terminal hangup: the server shuts down and every worker is gone" "no start"
+fi
+
+# 25. no sanitizer report from any process
 if ls "$TMP"/asan.* "$TMP"/ubsan.* >/dev/null 2>&1; then
   not_ok "no sanitizer reports" "$(cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null | head -n 20)"
 else

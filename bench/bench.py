@@ -8,6 +8,10 @@ disturbs least).
 
     bench/bench.py [--workers 2] [--conns 1,16,64] [--duration 10] [--repeat 3]
                    [--servers cgunicorn,gunicorn,uwsgi] [--app hello]
+
+--servers cgunicorn,cgunicorn-top compares the headless server with the
+dashboard drawing in a tmux pane (the scoreboard's cost on the request path
+plus the dashboard's own CPU).
 """
 import argparse
 import os
@@ -57,6 +61,11 @@ def tree_cpu(pid):
 
 def command(server, port, workers, app):
     chdir, module, name, _ = APPS[app]
+    if server == 'cgunicorn-top':
+        # the dashboard, drawing in a real terminal (a detached tmux pane)
+        return ['tmux', '-L', 'cgbench-%d' % port, 'new-session', '-d', '-x', '120', '-y', '40',
+                '--', os.path.join(ROOT, 'build', 'cgunicorn-top'), '-w', str(workers), '-b',
+                '127.0.0.1:%d' % port, '--chdir', chdir, '%s:%s' % (module, name)]
     if server == 'cgunicorn':
         return [os.path.join(ROOT, 'build', 'cgunicorn'), '-w', str(workers), '-b',
                 '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
@@ -99,26 +108,53 @@ def parse_wrk(out):
     return rps, total, p99, (errors.group(1) if errors else ''), int(non2xx.group(1)) if non2xx else 0
 
 
+def tmux_pane_pid(port):
+    out = subprocess.run(['tmux', '-L', 'cgbench-%d' % port, 'display-message', '-p',
+                          '#{pane_pid}'], capture_output=True, text=True).stdout.strip()
+    return int(out) if out else None
+
+
+class Pane:
+    """A server running in a tmux pane, looked at like a Popen."""
+
+    def __init__(self, port):
+        self.port = port
+        self.pid = None
+        for _ in range(50):
+            self.pid = tmux_pane_pid(port)
+            if self.pid:
+                break
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            for _ in range(100):
+                if not os.path.exists('/proc/%d' % self.pid):
+                    break
+                time.sleep(0.1)
+        subprocess.run(['tmux', '-L', 'cgbench-%d' % self.port, 'kill-server'],
+                       capture_output=True)
+
+
 def run_one(server, conns, args):
     port = free_port()
     _, _, _, path = APPS[args.app]
+    if server == 'cgunicorn-top':
+        subprocess.run(command(server, port, args.workers, args.app), check=True)
+        pane = Pane(port)
+        try:
+            return measure(server, pane.pid, port, path, conns, args)
+        finally:
+            pane.stop()
     proc = subprocess.Popen(command(server, port, args.workers, args.app),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        if not wait_ready(port, path):
-            raise RuntimeError('%s did not start' % server)
-        # warm-up
-        subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s', 'http://127.0.0.1:%d%s' % (port, path)],
-                       capture_output=True)
-        cpu0 = tree_cpu(proc.pid)
-        threads = min(conns, 2)
-        out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
-                              '--latency', 'http://127.0.0.1:%d%s' % (port, path)],
-                             capture_output=True, text=True).stdout
-        cpu1 = tree_cpu(proc.pid)
-        rps, total, p99, errors, non2xx = parse_wrk(out)
-        return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx
+        return measure(server, proc.pid, port, path, conns, args)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -126,6 +162,24 @@ def run_one(server, conns, args):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def measure(server, pid, port, path, conns, args):
+    """One wrk run against a started server: (req/s, p99 ms, CPU us/req,
+    socket errors, non-2xx count)."""
+    if not wait_ready(port, path):
+        raise RuntimeError('%s did not start' % server)
+    # warm-up
+    subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s', 'http://127.0.0.1:%d%s' % (port, path)],
+                   capture_output=True)
+    cpu0 = tree_cpu(pid)
+    threads = min(conns, 2)
+    out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
+                          '--latency', 'http://127.0.0.1:%d%s' % (port, path)],
+                         capture_output=True, text=True).stdout
+    cpu1 = tree_cpu(pid)
+    rps, total, p99, errors, non2xx = parse_wrk(out)
+    return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx
 
 
 def main():

@@ -859,6 +859,38 @@ static void test_exit4_after_boot_halts(void **state)
     halt_on_code(4, "App failed to load.");
 }
 
+/* QUIT (what the master sends its workers on INT/QUIT) reaching a worker
+ * the moment it has answered a request, before it is back in poll(): the
+ * worker must still quit at once, not hold the signal until the next
+ * request (which the pending SystemExit would then fail with a 500). */
+static void test_worker_quit_right_after_request(void **state)
+{
+    (void)state;
+    srv_t *s = srv = start_app(NULL);
+    assert_non_null(s);
+    pid_t kids[MAX_KIDS];
+    int lost = 0;
+    for (int i = 0; i < 10; i++) {
+        char body[64];
+        assert_true(wait_children(s->pid, 1, kids, 10000));
+        assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
+        pid_t w = (pid_t)atoi(body);
+        assert_int_equal(w, kids[0]);
+        kill(w, SIGQUIT);
+        if (!wait_gone(w, 1500)) {
+            /* what the next request gets from it */
+            int st = h_get(s->port, "/", NULL, 0);
+            fprintf(stderr, "worker %d ignored QUIT; the next request got %d\n", (int)w, st);
+            lost++;
+            kill(w, SIGKILL); /* the next round gets a fresh worker */
+            assert_true(wait_gone(w, 2000));
+        }
+    }
+    if (lost)
+        fprintf(stderr, "%d of 10 workers ignored a QUIT sent just after a request\n", lost);
+    assert_int_equal(lost, 0);
+}
+
 /* ------------------------------------------------------------ pidfile */
 
 /* -p: "PID\n", mode 0644 whatever the umask; a second server with the
@@ -1604,6 +1636,7 @@ int main(void)
         cmocka_unit_test_teardown(test_worker_segfault, teardown),
         cmocka_unit_test_teardown(test_exit3_after_boot_halts, teardown),
         cmocka_unit_test_teardown(test_exit4_after_boot_halts, teardown),
+        cmocka_unit_test_teardown(test_worker_quit_right_after_request, teardown),
         cmocka_unit_test_teardown(test_pidfile, teardown),
         cmocka_unit_test_teardown(test_pidfile_stale, teardown),
         cmocka_unit_test_teardown(test_usr2_upgrade_under_load, teardown),

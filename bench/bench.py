@@ -205,16 +205,22 @@ def main():
                     ('errors: ' + res[3]) if res[3] else '',
                     (' non-2xx: %d' % res[4]) if res[4] else ''), flush=True)
     print()
-    print('%-6s %-10s %12s %10s %14s %14s' % ('conns', 'server', 'req/s', 'p99 ms',
-                                              'CPU us/req', 'req/s ratio'))
+    # ratios against gunicorn, or against the first server when it is absent
+    ref = 'gunicorn' if 'gunicorn' in servers else servers[0]
+    print('%-6s %-14s %10s %8s %11s %12s %12s' % ('conns', 'server', 'req/s', 'p99 ms',
+                                                  'CPU us/req', 'req/s ratio', 'CPU ratio'))
     for conns in [int(c) for c in args.conns.split(',')]:
-        base = statistics.median(x[0] for x in results.get(('gunicorn', conns), [(float('nan'),)]))
+        base = results[(ref, conns)]
+        base_rps = statistics.median(x[0] for x in base)
+        base_cpu = statistics.median(x[2] for x in base)
         for server in servers:
             rs = results[(server, conns)]
             rps = statistics.median(x[0] for x in rs)
-            print('%-6d %-10s %12.0f %10.2f %14.1f %13.2fx' % (
-                conns, server, rps, statistics.median(x[1] for x in rs),
-                statistics.median(x[2] for x in rs), rps / base if base == base else float('nan')))
+            cpu = statistics.median(x[2] for x in rs)
+            print('%-6d %-14s %10.0f %8.2f %11.1f %11.2fx %11.3fx' % (
+                conns, server, rps, statistics.median(x[1] for x in rs), cpu, rps / base_rps,
+                cpu / base_cpu))
+    print('(ratios relative to %s)' % ref)
 
 
 if __name__ == '__main__':

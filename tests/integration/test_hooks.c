@@ -186,8 +186,7 @@ static int count_lines_named(const char *name);
 
 /* Like start_hooks, and wait until nworkers workers have run
  * post_worker_init and the port accepts connections. */
-static srv_t *start_ready(const char *raise, const char *const *extra, int nworkers,
-                          pid_t *kids)
+static srv_t *start_ready(const char *raise, const char *const *extra, int nworkers, pid_t *kids)
 {
     srv_t *s = start_hooks(raise, extra);
     long long end = now_ms() + 20000;
@@ -368,16 +367,16 @@ static void test_hooks_start_request_stop(void **state)
     int pof = find(&h, 0, "post_fork", me_w, wpid, spid, ppid, "booted=False", wb, NULL);
     assert_true(pof > pf);
     assert_true(has_token(h.line[pof], tok(t, sizeof(t), "parent", m)));
-    int pwi = find(&h, 0, "post_worker_init", me_w, wpid, ppid, "booted=False", "wtimeout=30",
-                   NULL);
+    int pwi =
+        find(&h, 0, "post_worker_init", me_w, wpid, ppid, "booted=False", "wtimeout=30", NULL);
     assert_true(pwi > pof);
     /* the request hooks, in the worker */
     int prq = find(&h, 0, "pre_request", me_w, wpid, "booted=True", "method=GET", "path=/x",
                    "query=y=1", "uri=/x?y=1", "version=1.1", "scheme=http", "xh=X-TEST:1", NULL);
     assert_true(prq > pwi);
-    assert_int_equal(pr, find(&h, 0, "post_request", me_w, wpid, "method=GET", "path=/x",
-                              "env_path=/x", "status=200_OK", "code=200", "ctype=text/plain",
-                              "nr=1", NULL));
+    assert_int_equal(pr,
+                     find(&h, 0, "post_request", me_w, wpid, "method=GET", "path=/x", "env_path=/x",
+                          "status=200_OK", "code=200", "ctype=text/plain", "nr=1", NULL));
     assert_true(pr > prq);
     char sent[32];
     snprintf(sent, sizeof(sent), "sent=%zu", strlen(strstr(resp, "\r\n\r\n") + 4));
@@ -390,8 +389,8 @@ static void test_hooks_start_request_stop(void **state)
     assert_true(ce > we);
     assert_int_equal(find(&h, 0, "on_exit", me_m, spid, NULL), h.n - 1);
     /* nothing else ran */
-    assert_int_equal(count(&h, "on_reload") + count(&h, "worker_int") +
-                         count(&h, "worker_abort") + count(&h, "pre_exec"),
+    assert_int_equal(count(&h, "on_reload") + count(&h, "worker_int") + count(&h, "worker_abort") +
+                         count(&h, "pre_exec"),
                      0);
     /* server.log and worker.log write to the error log */
     assert_int_equal(h_log_count(s, "[INFO] on_starting says hello from the master"), 1);
@@ -419,8 +418,8 @@ static void test_hooks_ttin_ttou_hup(void **state)
     assert_true(nc > 0);
     assert_true(wait_children(m, 2, two, 10000));
     pid_t added = two[0] == first ? two[1] : two[0];
-    assert_true(wait_hook(&h, nc, 5000, "post_worker_init", tok(t1, sizeof(t1), "me", added),
-                          NULL) > 0);
+    assert_true(
+        wait_hook(&h, nc, 5000, "post_worker_init", tok(t1, sizeof(t1), "me", added), NULL) > 0);
     int pf = find(&h, nc, "pre_fork", me_m, "age=1", NULL);
     int pof = find(&h, nc, "post_fork", tok(t1, sizeof(t1), "wpid", added), "age=1", NULL);
     assert_true(pf > nc);
@@ -430,8 +429,7 @@ static void test_hooks_ttin_ttou_hup(void **state)
     h_signal(s, SIGTTOU);
     int nc2 = wait_hook(&h, pof, 5000, "nworkers_changed", me_m, "new=1", "old=2", NULL);
     assert_true(nc2 > 0);
-    int ce = wait_hook(&h, nc2, 5000, "child_exit", me_m, tok(t1, sizeof(t1), "wpid", first),
-                       NULL);
+    int ce = wait_hook(&h, nc2, 5000, "child_exit", me_m, tok(t1, sizeof(t1), "wpid", first), NULL);
     assert_true(ce > 0);
     int we = find(&h, nc2, "worker_exit", tok(t1, sizeof(t1), "me", first),
                   tok(t2, sizeof(t2), "wpid", first), NULL);
@@ -444,8 +442,8 @@ static void test_hooks_ttin_ttou_hup(void **state)
     h_signal(s, SIGHUP);
     int orl = wait_hook(&h, ce, 5000, "on_reload", me_m, "nw=1", NULL);
     assert_true(orl > 0);
-    int ce2 = wait_hook(&h, orl, 10000, "child_exit", me_m, tok(t1, sizeof(t1), "wpid", added),
-                        NULL);
+    int ce2 =
+        wait_hook(&h, orl, 10000, "child_exit", me_m, tok(t1, sizeof(t1), "wpid", added), NULL);
     assert_true(ce2 > 0);
     assert_true(find(&h, orl, "pre_fork", me_m, "age=2", NULL) > orl);
     assert_true(find(&h, orl, "worker_exit", tok(t1, sizeof(t1), "me", added), NULL) > orl);
@@ -477,8 +475,8 @@ static void test_hooks_worker_int_abort(void **state)
     int wi = wait_hook(&h, 0, 5000, "worker_int", tok(t1, sizeof(t1), "me", kids[0]),
                        tok(t2, sizeof(t2), "wpid", kids[0]), "booted=True", NULL);
     assert_true(wi > 0);
-    assert_true(wait_hook(&h, wi, 5000, "child_exit", tok(t1, sizeof(t1), "wpid", kids[0]),
-                          NULL) > wi);
+    assert_true(wait_hook(&h, wi, 5000, "child_exit", tok(t1, sizeof(t1), "wpid", kids[0]), NULL) >
+                wi);
     assert_true(wait_gone(kids[0], 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
@@ -490,8 +488,8 @@ static void test_hooks_worker_int_abort(void **state)
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     usleep(300000);
     kill(second, SIGINT);
-    assert_true(wait_hook(&h, wi + 1, 5000, "worker_int", tok(t1, sizeof(t1), "me", second),
-                          NULL) > wi);
+    assert_true(wait_hook(&h, wi + 1, 5000, "worker_int", tok(t1, sizeof(t1), "me", second), NULL) >
+                wi);
     assert_true(wait_gone(second, 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
@@ -690,8 +688,8 @@ static void test_raise_pre_request(void **state)
     assert_true(wait_hook(&h, 0, 5000, "post_request", "path=/fail", "code=500", NULL) >= 0);
     assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
     assert_int_equal(atoi(body), kids[0]);
-    assert_true(wait_hook(&h, 0, 5000, "post_request", tok(t1, sizeof(t1), "me", kids[0]),
-                          "path=/", "code=200", NULL) >= 0);
+    assert_true(wait_hook(&h, 0, 5000, "post_request", tok(t1, sizeof(t1), "me", kids[0]), "path=/",
+                          "code=200", NULL) >= 0);
     assert_false(pid_gone(s->pid));
     hooklog_free(&h);
 }
@@ -872,7 +870,7 @@ static void test_winch_fires_nworkers_changed(void **state)
     snprintf(pidfile, sizeof(pidfile), "/tmp/cg-hooks-%d.pid", (int)getpid());
     snprintf(errlog, sizeof(errlog), "/tmp/cg-hooks-%d.err", (int)getpid());
     unsetenv("HOOK_RAISE");
-    const char *argv[] = {"-D",    "-c", "hookconf.py", "-p", pidfile, "--error-logfile",
+    const char *argv[] = {"-D",   "-c", "hookconf.py", "-p",           pidfile, "--error-logfile",
                           errlog, "-b", bind,          "lifeapps:app", NULL};
     assert_int_equal(h_run(NULL, argv, out, sizeof(out), 10000), 0);
     int wr = wait_hook(&h, 0, 20000, "post_worker_init", NULL);
@@ -885,8 +883,8 @@ static void test_winch_fires_nworkers_changed(void **state)
     extra_pid = (pid_t)atoi(buf);
     assert_true(extra_pid > 0);
     kill(extra_pid, SIGWINCH);
-    assert_true(wait_hook(&h, wr, 5000, "child_exit", tok(t1, sizeof(t1), "me", extra_pid),
-                          NULL) > wr);
+    assert_true(wait_hook(&h, wr, 5000, "child_exit", tok(t1, sizeof(t1), "me", extra_pid), NULL) >
+                wr);
     assert_true(find(&h, wr, "nworkers_changed", "new=0", "old=1", NULL) > wr);
     hooklog_free(&h);
 }

@@ -1039,8 +1039,8 @@ static void test_usr2_daemon_winch_rollback(void **state)
     int port = h_free_port();
     snprintf(pf2, sizeof(pf2), "%s.2", pf);
     snprintf(bind, sizeof(bind), "127.0.0.1:%d", port);
-    const char *argv[] = {"-D", "-w", "2", "-p", pf, "--error-logfile", errlog,
-                          "-b", bind, "lifeapps:app", NULL};
+    const char *argv[] = {"-D",   "-w", "2",  "-p",           pf,  "--error-logfile",
+                          errlog, "-b", bind, "lifeapps:app", NULL};
     assert_int_equal(h_run(NULL, argv, out, sizeof(out), 10000), 0);
     srv_t flog = {.pid = -1, .port = port};
     snprintf(flog.log, sizeof(flog.log), "%s", errlog);
@@ -1220,8 +1220,8 @@ static void test_reload(void **state)
     write_reload_app(app, "one");
     assert_int_equal(mkdir(tpl, 0755), 0);
     write_file(a, "<p>a</p>\n");
-    const char *argv[] = {"-b", "127.0.0.1:{port}", "--reload", "--reload-extra-file", glob,
-                          "reloadme:app", NULL};
+    const char *argv[] = {"-b", "127.0.0.1:{port}", "--reload", "--reload-extra-file",
+                          glob, "reloadme:app",     NULL};
     srv_t *s = srv = h_start_ready(dir, argv, 20000);
     assert_non_null(s);
     assert_int_equal(h_log_count(s, "[WARNING] Reloader is on. Use in development only!"), 1);
@@ -1270,10 +1270,10 @@ static void user_group(bool initgroups)
         skip();
     }
     char uid[64], gid[64], v[128];
-    snprintf(uid, sizeof(uid), "%d\t%d\t%d\t%d", (int)pw->pw_uid, (int)pw->pw_uid,
-             (int)pw->pw_uid, (int)pw->pw_uid);
-    snprintf(gid, sizeof(gid), "%d\t%d\t%d\t%d", (int)gr->gr_gid, (int)gr->gr_gid,
-             (int)gr->gr_gid, (int)gr->gr_gid);
+    snprintf(uid, sizeof(uid), "%d\t%d\t%d\t%d", (int)pw->pw_uid, (int)pw->pw_uid, (int)pw->pw_uid,
+             (int)pw->pw_uid);
+    snprintf(gid, sizeof(gid), "%d\t%d\t%d\t%d", (int)gr->gr_gid, (int)gr->gr_gid, (int)gr->gr_gid,
+             (int)gr->gr_gid);
     const char *extra[] = {"-w", "2", "-u", "nobody", "-g", "nogroup", NULL, NULL};
     if (initgroups)
         extra[6] = "--initgroups";
@@ -1332,7 +1332,8 @@ static srv_t *start_unix(const char *sock_path, const char *const *extra)
     srv_t *s = h_start(NULL, argv);
     long long end = now_ms() + 20000;
     while (now_ms() < end) {
-        if (h_log_count(s, "Booting worker with pid") > 0 && unix_get(sock_path, "/", NULL, 0) == 200)
+        if (h_log_count(s, "Booting worker with pid") > 0 &&
+            unix_get(sock_path, "/", NULL, 0) == 200)
             return s;
         usleep(50000);
     }
@@ -1424,25 +1425,19 @@ static const char *headless_binary(char *buf, size_t cap)
     return buf;
 }
 
-/* Socket activation, as systemd does it: the listening socket is fd 3,
- * LISTEN_FDS=1, LISTEN_PID=<the server's pid>, no --bind; NOTIFY_SOCKET
- * gets READY=1 once it listens.  A systemd socket is systemd's: not
- * unlinked on exit. */
-static void test_systemd_activation(void **state)
+/* Start lifeapps:app (-w 2, no --bind) as systemd would with a socket
+ * unit: a unix socket listening as fd 3, LISTEN_FDS=1, LISTEN_PID=<its
+ * pid>, and NOTIFY_SOCKET; *nfd is our end of the notify socket. */
+static srv_t *spawn_activated(const char *dir, const char *sock, const char *notify, int *nfd)
 {
-    (void)state;
-    const char *dir = make_tmpdir();
-    char sock[300], notify[300], bin[1024], appsdir[512], want[400];
-    snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
-    snprintf(notify, sizeof(notify), "%s/notify", dir);
-
+    char bin[1024], appsdir[512];
     struct sockaddr_un un = unix_addr(sock);
     int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_int_equal(bind(lfd, (struct sockaddr *)&un, sizeof(un)), 0);
     assert_int_equal(listen(lfd, 128), 0);
     struct sockaddr_un nu = unix_addr(notify);
-    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(bind(nfd, (struct sockaddr *)&nu, sizeof(nu)), 0);
+    *nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(*nfd, (struct sockaddr *)&nu, sizeof(nu)), 0);
 
     srv_t *s = srv = calloc(1, sizeof(*s));
     snprintf(s->log, sizeof(s->log), "%.200s/server.log", dir);
@@ -1473,24 +1468,96 @@ static void test_systemd_activation(void **state)
     }
     s->pid = pid;
     close(lfd);
+    return s;
+}
 
+/* The next sd_notify datagram (NUL-terminated), or "" after timeout_ms. */
+static const char *recv_notify(int nfd, char *msg, size_t cap, int timeout_ms)
+{
     struct pollfd p = {.fd = nfd, .events = POLLIN};
-    char msg[512] = "";
-    assert_int_equal(poll(&p, 1, 20000), 1);
-    ssize_t n = recv(nfd, msg, sizeof(msg) - 1, 0);
-    close(nfd);
-    assert_true(n > 0);
-    msg[n] = '\0';
-    assert_non_null(strstr(msg, "READY=1"));
-    assert_true(strncmp(msg, "READY=1\n", 8) == 0 || strcmp(msg, "READY=1") == 0);
+    msg[0] = '\0';
+    if (poll(&p, 1, timeout_ms) == 1) {
+        ssize_t n = recv(nfd, msg, cap - 1, 0);
+        if (n > 0)
+            msg[n] = '\0';
+    }
+    return msg;
+}
 
+/* Socket activation, as systemd does it: no --bind, the socket comes as fd
+ * 3; NOTIFY_SOCKET gets READY=1 once it listens.  A systemd socket is
+ * systemd's: not unlinked on exit. */
+static void test_systemd_activation(void **state)
+{
+    (void)state;
+    const char *dir = make_tmpdir();
+    char sock[300], notify[300], want[400], msg[512];
+    int nfd;
+    snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
+    snprintf(notify, sizeof(notify), "%s/notify", dir);
+    srv_t *s = spawn_activated(dir, sock, notify, &nfd);
+
+    recv_notify(nfd, msg, sizeof(msg), 20000);
+    close(nfd);
+    assert_true(strncmp(msg, "READY=1\n", 8) == 0 || strcmp(msg, "READY=1") == 0);
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 20000));
-    snprintf(want, sizeof(want), "Listening at: unix:%s (%d)", sock, (int)pid);
+    snprintf(want, sizeof(want), "Listening at: unix:%s (%d)", sock, (int)s->pid);
     assert_int_equal(h_log_count(s, want), 1);
     for (int i = 0; i < 4; i++)
         assert_int_equal(unix_get(sock, "/", NULL, 0), 200);
     h_signal(s, SIGTERM);
     assert_int_equal(h_wait_exit(s, 10000), 0);
+    assert_int_equal(access(sock, F_OK), 0);
+}
+
+/* USR2 of a socket-activated master: the new one gets the socket through
+ * LISTEN_FDS/LISTEN_PID (not GUNICORN_FD), reports READY=1 too, and takes
+ * over when the old one exits; the socket file stays. */
+static void test_systemd_usr2(void **state)
+{
+    (void)state;
+    const char *dir = make_tmpdir();
+    char sock[300], notify[300], want[400], msg[512];
+    int nfd;
+    snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
+    snprintf(notify, sizeof(notify), "%s/notify", dir);
+    srv_t *s = spawn_activated(dir, sock, notify, &nfd);
+    pid_t old = s->pid;
+    assert_non_null(strstr(recv_notify(nfd, msg, sizeof(msg), 20000), "READY=1"));
+    assert_true(h_wait_log(s, "Booting worker with pid", 2, 20000));
+
+    h_signal(s, SIGUSR2);
+    assert_true(h_wait_log(s, "Starting cgunicorn", 2, 20000));
+    snprintf(want, sizeof(want), "Listening at: unix:%s (", sock);
+    assert_true(h_wait_log(s, want, 2, 20000));
+    char *after = log_after(s, want);
+    assert_non_null(after);
+    char *second = strstr(after + 1, want);
+    assert_non_null(second);
+    pid_t nm = (pid_t)atol(second + strlen(want));
+    free(after);
+    assert_true(nm > 0);
+    assert_int_not_equal(nm, old);
+    remember_extra(nm);
+    assert_non_null(strstr(recv_notify(nfd, msg, sizeof(msg), 20000), "READY=1"));
+    assert_true(wait_children(nm, 2, NULL, 20000));
+    assert_true(wait_title(nm, "cgunicorn: master [lifeapps:app.2]", 5000));
+
+    h_signal(s, SIGTERM);
+    assert_int_equal(h_wait_exit(s, 15000), 0);
+    snprintf(want, sizeof(want), "[%d] [INFO] Master has been promoted.", (int)nm);
+    assert_true(h_wait_log(s, want, 1, 5000));
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(unix_get(sock, "/", NULL, 0), 200);
+    kill(nm, SIGTERM);
+    int status = -1;
+    long long end = now_ms() + 15000;
+    while (waitpid(nm, &status, WNOHANG) != nm && now_ms() < end)
+        usleep(20000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    extra_pids[nextra - 1] = 0;
+    close(nfd);
     assert_int_equal(access(sock, F_OK), 0);
 }
 
@@ -1570,10 +1637,9 @@ static void test_statsd(void **state)
     assert_true(wait_children(s->pid, 2, NULL, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_int_equal(h_get(s->port, "/boom", NULL, 0), 500);
-    const char *want[] = {"myapp.gunicorn.requests:1|c|@1.0",
-                          "myapp.gunicorn.request.status.200:1|c|@1.0",
-                          "myapp.gunicorn.request.status.500:1|c|@1.0",
-                          "myapp.gunicorn.workers:2|g", NULL};
+    const char *want[] = {
+        "myapp.gunicorn.requests:1|c|@1.0", "myapp.gunicorn.request.status.200:1|c|@1.0",
+        "myapp.gunicorn.request.status.500:1|c|@1.0", "myapp.gunicorn.workers:2|g", NULL};
     bool ok = collect_metrics(ufd, metrics, sizeof(metrics), want, 5000);
     if (!ok)
         fprintf(stderr, "metrics received:%s\n", metrics);
@@ -1583,8 +1649,9 @@ static void test_statsd(void **state)
 
     /* a trailing dot in the prefix is not doubled; tags */
     strcpy(metrics, "\n");
-    const char *tagged[] = {"-w", "1", "--statsd-host", host, "--statsd-prefix", "myapp.",
-                            "--dogstatsd-tags", "env:test", NULL};
+    const char *tagged[] = {
+        "-w",       "1", "--statsd-host", host, "--statsd-prefix", "myapp.", "--dogstatsd-tags",
+        "env:test", NULL};
     s = srv = start_app(tagged);
     assert_non_null(s);
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
@@ -1648,6 +1715,7 @@ int main(void)
         cmocka_unit_test_teardown(test_umask_unix_socket, teardown),
         cmocka_unit_test_teardown(test_reuse_port, teardown),
         cmocka_unit_test_teardown(test_systemd_activation, teardown),
+        cmocka_unit_test_teardown(test_systemd_usr2, teardown),
         cmocka_unit_test_teardown(test_statsd, teardown),
         cmocka_unit_test_teardown(test_statsd_log_counters, teardown),
     };

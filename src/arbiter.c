@@ -442,6 +442,8 @@ static bool spawn_worker(cg_arbiter_t *a)
         close(tb[1]);
         return false;
     }
+    int threads;
+    cg_worker_class(a->cfg, &threads);
     if (pid == 0) {
         cg_worker_params p = {
             .cfg = a->cfg,
@@ -456,6 +458,7 @@ static bool spawn_worker(cg_arbiter_t *a)
             .output_fd = a->capture ? a->out_pipe[1] : -1,
             .age = a->next_age,
             .server = hs,
+            .threads = threads,
         };
         cg_py_after_fork_child();
         close(sigpipe_fds[0]);
@@ -568,7 +571,12 @@ static void murder_workers(cg_arbiter_t *a)
         for (size_t r = 0; r < n; r++) {
             if (rows[r].slot != w->sb_slot || rows[r].pid != w->pid)
                 continue;
-            if (now - (double)rows[r].heartbeat_ns / 1e9 <= (double)timeout)
+            /* silent for too long, or (threaded workers, whose main loop
+             * keeps beating) one request running for too long */
+            bool silent = now - (double)rows[r].heartbeat_ns / 1e9 > (double)timeout;
+            bool stuck = rows[r].nbusy > 0 &&
+                         now - (double)rows[r].req_start_ns / 1e9 > (double)timeout;
+            if (!silent && !stuck)
                 break;
             cg_log(CG_LOG_CRITICAL, "WORKER TIMEOUT (pid:%d)", (int)w->pid);
             event(a, "worker %d timed out", (int)w->pid);
@@ -751,7 +759,7 @@ static void handle_signal(cg_arbiter_t *a, int sig)
     case SIGWINCH:
         if (cg_config_bool(a->cfg, CG_SET_daemon)) {
             cg_log(CG_LOG_INFO, "graceful stop of workers");
-            a->target = 0;
+            set_target(a, 0, a->target);
             for (size_t i = 0; i < a->nworkers; i++)
                 signal_worker(&a->workers[i], SIGTERM);
         } else {
@@ -994,7 +1002,8 @@ int cg_arbiter_start(cg_arbiter_t *a)
             cg_log(CG_LOG_WARNING, "%s", err);
     }
     log_listening(a);
-    cg_log(CG_LOG_INFO, "Using worker: sync");
+    int threads;
+    cg_log(CG_LOG_INFO, "Using worker: %s", cg_worker_class(a->cfg, &threads));
     cg_systemd_notify("READY=1\nSTATUS=cgunicorn arbiter booted");
     int target = a->target;
     set_target(a, target, -1);
@@ -1127,7 +1136,9 @@ void cg_arbiter_get_info(const cg_arbiter_t *a, cg_arbiter_info *out)
     snprintf(out->app, sizeof(out->app), "%s", a->app_uri);
     snprintf(out->proc_name, sizeof(out->proc_name), "%s", a->proc_name);
     cg_listeners_urls(a->listeners, a->nlisteners, out->listeners, sizeof(out->listeners));
-    snprintf(out->worker_class, sizeof(out->worker_class), "sync");
+    int threads;
+    snprintf(out->worker_class, sizeof(out->worker_class), "%s",
+             cg_worker_class(a->cfg, &threads));
     out->master_pid = a->pid;
     out->started_ns = a->started_ns;
     out->workers_running = (int)live_workers(a);

@@ -305,6 +305,7 @@ static int call(int id, PyObject *a0, PyObject *a1, PyObject *a2)
 done:
     if (rc != 0) {
         char *tb = cg_py_format_exception();
+        cg_log_mark_exception();
         cg_log(CG_LOG_ERROR, "Exception in %s hook\n%s", cg_setting_name(id), tb ? tb : "");
         free(tb);
     }

@@ -2,6 +2,7 @@
 #include "http_body.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -15,32 +16,50 @@ void cg_body_init(cg_body *b, int fd, char *buf, size_t cap, const char *initial
     b->cap = cap;
     b->lim = lim;
     b->chunked = chunked;
+    b->initial = initial;
+    b->initial_len = initial_len;
     if (chunked) {
         cg_http_chunked_init(&b->dec);
-        if (initial_len > cap)
-            initial_len = cap;
-        memcpy(buf, initial, initial_len);
-        size_t n = initial_len;
-        ssize_t r = cg_http_chunked_decode(&b->dec, buf, &n, lim, &b->err);
-        b->end = n;
-        if (r == CG_HTTP_ERROR)
-            b->failed = true;
-        else if (r > 0)
-            b->done = true;
-        return;
-    }
-    if (content_length <= 0) {
+    } else if (content_length <= 0) {
         b->done = true;
         return;
+    } else {
+        b->remaining = content_length;
     }
-    if ((int64_t)initial_len > content_length)
-        initial_len = (size_t)content_length; /* the rest is not this body's */
-    if (initial_len > cap)
-        initial_len = cap;
-    memcpy(buf, initial, initial_len);
-    b->end = initial_len;
-    b->remaining = content_length - (int64_t)initial_len;
-    b->done = b->remaining == 0;
+    if (initial_len > 0)
+        cg_body_fill(b); /* what came with the head is there at once */
+}
+
+/* n raw bytes were just put at buf[end..]: account for them (decoding
+ * chunks in place).  from_initial: they came from the initial segment. */
+static ssize_t take_bytes(cg_body *b, size_t n, bool from_initial)
+{
+    if (!b->chunked) {
+        b->end += n;
+        b->remaining -= (int64_t)n;
+        b->done = b->remaining == 0;
+        if (from_initial)
+            b->initial_used += n;
+        return (ssize_t)n;
+    }
+    size_t len = n, at = b->end;
+    ssize_t r = cg_http_chunked_decode(&b->dec, b->buf + b->end, &len, b->lim, &b->err);
+    b->end += len;
+    if (r == CG_HTTP_ERROR) {
+        b->failed = true;
+        return -1;
+    }
+    if (from_initial)
+        b->initial_used += r > 0 ? (size_t)r : n; /* after the last chunk: the next request */
+    if (r > 0) {
+        b->done = true;
+        if (!from_initial) {
+            /* raw bytes after the last chunk stay where they were read */
+            b->extra = b->buf + at + r;
+            b->extra_len = n - (size_t)r;
+        }
+    }
+    return (ssize_t)len;
 }
 
 ssize_t cg_body_fill(cg_body *b)
@@ -66,28 +85,32 @@ ssize_t cg_body_fill(cg_body *b)
         return 0; /* the reader must consume first */
     if (!b->chunked && (int64_t)room > b->remaining)
         room = (size_t)b->remaining;
-    do
+    if (b->initial_len > b->initial_used) {
+        /* bytes that came with the head first */
+        size_t take = b->initial_len - b->initial_used;
+        if (take > room)
+            take = room;
+        memcpy(b->buf + b->end, b->initial + b->initial_used, take);
+        return take_bytes(b, take, true);
+    }
+    for (;;) {
         n = recv(b->fd, b->buf + b->end, room, 0);
-    while (n < 0 && errno == EINTR);
+        if (n >= 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            break;
+        /* a non-blocking socket (or SO_RCVTIMEO): wait, but not for ever */
+        struct pollfd p = {.fd = b->fd, .events = POLLIN};
+        if (poll(&p, 1, b->timeout_ms > 0 ? b->timeout_ms : 10000) <= 0)
+            break;
+    }
     if (n <= 0) {
-        /* EOF before the declared length, a reset, or SO_RCVTIMEO */
+        /* EOF before the declared length, a reset, or a timeout */
         b->failed = true;
         return -1;
     }
-    if (!b->chunked) {
-        b->end += (size_t)n;
-        b->remaining -= n;
-        b->done = b->remaining == 0;
-        return n;
-    }
-    size_t len = (size_t)n;
-    ssize_t r = cg_http_chunked_decode(&b->dec, b->buf + b->end, &len, b->lim, &b->err);
-    b->end += len;
-    if (r == CG_HTTP_ERROR) {
-        b->failed = true;
-        return -1;
-    }
-    if (r > 0)
-        b->done = true;
-    return (ssize_t)len;
+    b->filled = true;
+    return take_bytes(b, (size_t)n, false);
 }

@@ -17,6 +17,13 @@ typedef struct {
     size_t start, end;  /* decoded body bytes ready for the reader: buf[start..end) */
     int64_t remaining;  /* Content-Length mode: bytes still on the wire */
     bool chunked;
+    int timeout_ms; /* longest wait for the client to send more (non-blocking sockets) */
+    bool filled;    /* bytes were read from the socket (not only the initial ones) */
+    const char *initial; /* body bytes that came with the head, not yet taken */
+    size_t initial_len;
+    size_t initial_used; /* bytes of the initial segment that were this body's */
+    char *extra;    /* chunked: bytes read past the body's end (the next request) */
+    size_t extra_len;
     bool done;  /* every body byte has been read from the wire */
     bool failed; /* a read error, a timeout or a malformed chunk */
     cg_http_chunked dec;
@@ -27,8 +34,10 @@ typedef struct {
     void *before_read_ctx;
 } cg_body;
 
-/* Set up a body reader.  initial/initial_len are body bytes that arrived
- * with the request head (copied into buf; at most cap of them).
+/* Set up a body reader.  initial/initial_len are the bytes that arrived
+ * after the request head (they must stay valid while the body is read); they
+ * are taken before anything is read from the socket, and what follows the
+ * body in them is the next request's (see initial_used).
  * content_length < 0 and !chunked means an empty body. */
 void cg_body_init(cg_body *b, int fd, char *buf, size_t cap, const char *initial,
                   size_t initial_len, int64_t content_length, bool chunked,

@@ -483,8 +483,25 @@ void cg_log_set_observer(cg_log_observer fn, void *ctx)
  * included), "\n"; one write(2).  A message longer than the stack buffer is
  * formatted again into a heap buffer; only if that malloc fails is it cut,
  * and then it ends in "[truncated]".  errno is preserved. */
+static void (*level_counter)(cg_log_level level, bool exception);
+static _Thread_local bool t_next_is_exception;
+
+void cg_log_set_level_counter(void (*fn)(cg_log_level level, bool exception))
+{
+    level_counter = fn;
+}
+
+void cg_log_mark_exception(void)
+{
+    t_next_is_exception = true;
+}
+
 void cg_log(cg_log_level level, const char *fmt, ...)
 {
+    bool exception = t_next_is_exception;
+    t_next_is_exception = false;
+    if (level_counter && level >= CG_LOG_WARNING)
+        level_counter(level, exception); /* statsd's gunicorn.log.* counters */
     if (!cg_log_enabled(level))
         return;
 

@@ -20,6 +20,7 @@
 #include "cgunicorn/log.h"
 #include "hooks.h"
 #include "proctitle.h"
+#include "worker.h"
 #include "py_embed.h"
 #include "../ui/ui.h"
 
@@ -33,7 +34,7 @@ typedef struct {
     char *start_dir; /* where relative -c paths were resolved */
 } config_source;
 
-static const char *worker_classes_later[] = {"gthread", "gevent", "eventlet", "tornado",
+static const char *worker_classes_later[] = {"gevent", "eventlet", "tornado",
                                              "gevent_wsgi", "gevent_pywsgi", "asgi"};
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -163,31 +164,25 @@ done:
     return rc;
 }
 
-/* The worker class: only sync is built; name the rest clearly. */
+/* The worker class: sync and gthread are built; name the rest clearly. */
 static int check_worker_class(const cg_config_t *cfg)
 {
-    const char *wc = cg_config_str(cfg, CG_SET_worker_class);
-    long threads = cg_config_int(cfg, CG_SET_threads);
+    int threads;
+    const char *wc = cg_worker_class(cfg, &threads);
 
-    if (wc == NULL)
-        wc = "sync";
-    if (strncmp(wc, "egg:gunicorn#", 13) == 0)
-        wc += 13;
-    if (strcmp(wc, "sync") == 0 && threads > 1)
-        wc = "gthread"; /* gunicorn's rule: threads > 1 with sync means gthread */
-    if (strcmp(wc, "sync") == 0)
+    if (threads >= 0)
         return 0;
     for (size_t i = 0; i < sizeof(worker_classes_later) / sizeof(*worker_classes_later); i++)
         if (strcmp(wc, worker_classes_later[i]) == 0) {
             fprintf(stderr,
                     "Error: worker class '%s' is not built yet in " CG_SERVER_NAME
-                    " %s (available: sync)\n",
+                    " %s (available: sync, gthread)\n",
                     wc, CG_VERSION);
             return 1;
         }
     fprintf(stderr,
             "Error: worker class '%s' is not supported: " CG_SERVER_NAME
-            " runs its own C workers, not Python worker classes (available: sync)\n",
+            " runs its own C workers, not Python worker classes (available: sync, gthread)\n",
             wc);
     return 1;
 }

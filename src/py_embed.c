@@ -34,7 +34,9 @@ static PyObject *take_exception(void)
 }
 
 static PyObject *app_obj;             /* owned: the WSGI application */
-static PyThreadState *saved_tstate;   /* set while the GIL is released */
+/* This thread's state while it has released the GIL (each C thread that
+ * runs Python has its own, see cg_py_thread_attach). */
+static _Thread_local PyThreadState *saved_tstate;
 
 /* gunicorn's util.import_app, kept in Python: it runs once per worker boot,
  * and matching gunicorn's parsing of "factory(args)" and its messages
@@ -306,6 +308,7 @@ int cg_py_load_app(const char *uri, const char *log_prefix)
     goto done;
 fail: {
     char *tb = cg_py_format_exception();
+    cg_log_mark_exception();
     cg_log(CG_LOG_ERROR, "%s\n%s", log_prefix, tb ? tb : "");
     free(tb);
 }
@@ -420,6 +423,14 @@ int cg_py_run_pending_signals(void)
     code = cg_py_check_signals();
     cg_py_release_gil();
     return code;
+}
+
+void cg_py_thread_attach(void)
+{
+    /* called without the GIL from a new C thread */
+    PyGILState_STATE g = PyGILState_Ensure();
+    (void)g;
+    saved_tstate = PyEval_SaveThread();
 }
 
 void cg_py_release_gil(void)

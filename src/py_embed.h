@@ -56,6 +56,11 @@ int cg_py_run_pending_signals(void);
 /* The same with the GIL held (after a request). */
 int cg_py_check_signals(void);
 
+/* A C thread that will run Python (gthread's pool): give it its own
+ * thread state, kept for the life of the thread; returns without the GIL,
+ * ready for cg_py_acquire_gil. */
+void cg_py_thread_attach(void);
+
 /* Release the GIL for a thread that is going to block outside Python, and
  * take it back. */
 void cg_py_release_gil(void);

@@ -2,6 +2,7 @@
 #include "cgunicorn/scoreboard.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,24 +12,32 @@
 #define SB_MAGIC 0x43475342u /* "CGSB" */
 #define SB_VERSION 1u
 
-/* One worker's slot.  Only its worker writes it (the master only between
- * fork and reap boundaries, when the worker cannot). */
+/* One request entry: written by one thread of the worker only. */
 typedef struct {
     _Atomic uint32_t seq; /* odd while being written */
+    int32_t busy;
+    int64_t start_ns;
+    char method[16];
+    char path[112];
+    char client[48];
+} sb_thread;
+
+/* One worker's slot.  The identity fields change only when the master
+ * claims or frees the slot (the worker cannot be writing then); counters
+ * are relaxed atomic adds from any thread of the worker. */
+typedef struct {
+    _Atomic uint32_t seq; /* guards pid/state/generation/boot */
     int32_t pid;
     int32_t state;
     uint32_t generation;
     int64_t boot_ns;
-    int64_t heartbeat_ns;
-    uint64_t requests;
-    uint64_t bytes_sent;
-    uint64_t status[6];
-    uint64_t lat_sum_us;
-    uint64_t lat[CG_SB_LAT_BUCKETS];
-    int64_t req_start_ns;
-    char method[16];
-    char path[112];
-    char client[48];
+    _Atomic int64_t heartbeat_ns;
+    _Atomic uint64_t requests;
+    _Atomic uint64_t bytes_sent;
+    _Atomic uint64_t status[6];
+    _Atomic uint64_t lat_sum_us;
+    _Atomic uint64_t lat[CG_SB_LAT_BUCKETS];
+    sb_thread thr[CG_SB_THREADS];
 } sb_slot;
 
 typedef struct {
@@ -58,6 +67,7 @@ struct cg_scoreboard {
 /* The process's own scoreboard and slot (workers). */
 static cg_scoreboard_t *current;
 static sb_slot *mine;
+static _Thread_local int thread_index; /* this thread's request entry */
 
 static int64_t mono_ns(void)
 {
@@ -106,18 +116,36 @@ void cg_scoreboard_destroy(cg_scoreboard_t *sb)
     free(sb);
 }
 
-/* Sequence lock, writer side. */
-static void write_begin(sb_slot *s)
+/* Sequence lock, writer side (one writer per lock). */
+static void seq_begin(_Atomic uint32_t *seq)
 {
-    uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+    uint32_t v = atomic_load_explicit(seq, memory_order_relaxed);
+    atomic_store_explicit(seq, v + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
 }
 
-static void write_end(sb_slot *s)
+static void seq_end(_Atomic uint32_t *seq)
 {
-    uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
+    uint32_t v = atomic_load_explicit(seq, memory_order_relaxed);
+    atomic_store_explicit(seq, v + 1, memory_order_release);
+}
+
+#define write_begin(s) seq_begin(&(s)->seq)
+#define write_end(s) seq_end(&(s)->seq)
+
+/* Reader side: copy n bytes from src under seq; false if it kept changing. */
+static bool seq_copy(const _Atomic uint32_t *seq, void *dst, const void *src, size_t n)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+        if (s1 & 1)
+            continue;
+        memcpy(dst, src, n);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(seq, memory_order_relaxed) == s1)
+            return true;
+    }
+    return false;
 }
 
 int cg_scoreboard_claim(cg_scoreboard_t *sb, uint32_t generation)
@@ -126,11 +154,26 @@ int cg_scoreboard_claim(cg_scoreboard_t *sb, uint32_t generation)
         sb_slot *s = &sb->slots[i];
         if (s->state != CG_WS_EMPTY)
             continue;
+        /* no worker owns the slot: plain resets are safe; readers skip it
+         * until the state below says it is in use */
         write_begin(s);
-        memset((char *)s + sizeof(s->seq), 0, sizeof(*s) - sizeof(s->seq));
-        s->state = CG_WS_BOOTING;
+        s->pid = 0;
         s->generation = generation;
-        s->boot_ns = s->heartbeat_ns = mono_ns();
+        s->boot_ns = mono_ns();
+        atomic_store_explicit(&s->heartbeat_ns, s->boot_ns, memory_order_relaxed);
+        atomic_store_explicit(&s->requests, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->bytes_sent, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->lat_sum_us, 0, memory_order_relaxed);
+        for (int k = 0; k < 6; k++)
+            atomic_store_explicit(&s->status[k], 0, memory_order_relaxed);
+        for (int k = 0; k < CG_SB_LAT_BUCKETS; k++)
+            atomic_store_explicit(&s->lat[k], 0, memory_order_relaxed);
+        for (int k = 0; k < CG_SB_THREADS; k++) {
+            seq_begin(&s->thr[k].seq);
+            s->thr[k].busy = 0;
+            seq_end(&s->thr[k].seq);
+        }
+        s->state = CG_WS_BOOTING;
         write_end(s);
         return (int)i;
     }
@@ -158,6 +201,11 @@ void cg_scoreboard_release(cg_scoreboard_t *sb, int slot)
     write_end(s);
 }
 
+void cg_scoreboard_bind_thread(int index)
+{
+    thread_index = index < 0 ? 0 : index >= CG_SB_THREADS ? CG_SB_THREADS - 1 : index;
+}
+
 void cg_scoreboard_bind(cg_scoreboard_t *sb, int slot)
 {
     current = sb;
@@ -181,16 +229,17 @@ static void set_field(char *dst, size_t cap, const char *src, size_t n)
 void cg_sb_request_start(const char *method, size_t method_len, const char *path,
                          size_t path_len, const char *client)
 {
-    sb_slot *s = mine;
-    if (s == NULL)
+    if (mine == NULL)
         return;
-    write_begin(s);
-    s->state = CG_WS_BUSY;
-    s->req_start_ns = s->heartbeat_ns = mono_ns();
-    set_field(s->method, sizeof(s->method), method, method_len);
-    set_field(s->path, sizeof(s->path), path, path_len);
-    set_field(s->client, sizeof(s->client), client, strlen(client));
-    write_end(s);
+    sb_thread *t = &mine->thr[thread_index];
+    int64_t now = mono_ns();
+    seq_begin(&t->seq);
+    t->busy = 1;
+    t->start_ns = now;
+    set_field(t->method, sizeof(t->method), method, method_len);
+    set_field(t->path, sizeof(t->path), path, path_len);
+    set_field(t->client, sizeof(t->client), client, strlen(client));
+    seq_end(&t->seq);
 }
 
 int cg_sb_lat_bucket(uint64_t us)
@@ -226,15 +275,17 @@ void cg_sb_request_end(int status, uint64_t bytes, uint64_t duration_us)
 
     if (s == NULL)
         return;
-    write_begin(s);
-    s->state = CG_WS_IDLE;
-    s->requests++;
-    s->bytes_sent += bytes;
-    s->status[cls >= 1 && cls <= 5 ? cls : 0]++;
-    s->lat_sum_us += duration_us;
-    s->lat[cg_sb_lat_bucket(duration_us)]++;
-    s->heartbeat_ns = mono_ns();
-    write_end(s);
+    sb_thread *t = &s->thr[thread_index];
+    seq_begin(&t->seq);
+    t->busy = 0;
+    seq_end(&t->seq);
+    atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->bytes_sent, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->status[cls >= 1 && cls <= 5 ? cls : 0], 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat_sum_us, duration_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat[cg_sb_lat_bucket(duration_us)], 1, memory_order_relaxed);
+    atomic_store_explicit(&s->heartbeat_ns, mono_ns(), memory_order_relaxed);
 }
 
 void cg_sb_set_state(cg_worker_state state)
@@ -244,18 +295,21 @@ void cg_sb_set_state(cg_worker_state state)
         return;
     write_begin(s);
     s->state = state;
-    s->heartbeat_ns = mono_ns();
     write_end(s);
+    atomic_store_explicit(&s->heartbeat_ns, mono_ns(), memory_order_relaxed);
 }
 
 void cg_sb_heartbeat(void)
 {
-    sb_slot *s = mine;
-    if (s == NULL)
-        return;
-    write_begin(s);
-    s->heartbeat_ns = mono_ns();
-    write_end(s);
+    if (mine)
+        atomic_store_explicit(&mine->heartbeat_ns, mono_ns(), memory_order_relaxed);
+}
+
+/* Order busy requests oldest first. */
+static int by_start(const void *a, const void *b)
+{
+    const cg_sb_request *x = a, *y = b;
+    return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
 size_t cg_scoreboard_snapshot(const cg_scoreboard_t *sb, cg_worker_row *rows, size_t max)
@@ -264,36 +318,61 @@ size_t cg_scoreboard_snapshot(const cg_scoreboard_t *sb, cg_worker_row *rows, si
 
     for (uint32_t i = 0; i < sb->hdr->nslots && n < max; i++) {
         sb_slot *s = &sb->slots[i];
-        sb_slot copy;
-        uint32_t s1, s2;
+        struct {
+            int32_t pid, state;
+            uint32_t generation;
+            int64_t boot_ns;
+        } id;
+        uint32_t s1;
         int tries = 0;
 
-        do {
+        do { /* the identity, consistently */
             s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-            memcpy(&copy, s, sizeof(copy));
+            id.pid = s->pid;
+            id.state = s->state;
+            id.generation = s->generation;
+            id.boot_ns = s->boot_ns;
             atomic_thread_fence(memory_order_acquire);
-            s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
-        } while ((s1 != s2 || (s1 & 1)) && ++tries < 1000);
-        if (copy.state == CG_WS_EMPTY)
+        } while ((s1 & 1 || atomic_load_explicit(&s->seq, memory_order_relaxed) != s1) &&
+                 ++tries < 1000);
+        if (id.state == CG_WS_EMPTY)
             continue;
         cg_worker_row *r = &rows[n++];
+        memset(r, 0, sizeof(*r));
         r->slot = (int)i;
-        r->pid = copy.pid;
-        r->state = (cg_worker_state)copy.state;
-        r->generation = copy.generation;
-        r->boot_ns = copy.boot_ns;
-        r->heartbeat_ns = copy.heartbeat_ns;
-        r->requests = copy.requests;
-        r->bytes_sent = copy.bytes_sent;
-        memcpy(r->status, copy.status, sizeof(r->status));
-        r->lat_sum_us = copy.lat_sum_us;
-        memcpy(r->lat, copy.lat, sizeof(r->lat));
-        r->req_start_ns = copy.req_start_ns;
-        memcpy(r->method, copy.method, sizeof(r->method));
-        memcpy(r->path, copy.path, sizeof(r->path));
-        memcpy(r->client, copy.client, sizeof(r->client));
-        r->method[sizeof(r->method) - 1] = r->path[sizeof(r->path) - 1] =
-            r->client[sizeof(r->client) - 1] = '\0';
+        r->pid = id.pid;
+        r->state = (cg_worker_state)id.state;
+        r->generation = id.generation;
+        r->boot_ns = id.boot_ns;
+        r->heartbeat_ns = atomic_load_explicit(&s->heartbeat_ns, memory_order_relaxed);
+        r->requests = atomic_load_explicit(&s->requests, memory_order_relaxed);
+        r->bytes_sent = atomic_load_explicit(&s->bytes_sent, memory_order_relaxed);
+        for (int k = 0; k < 6; k++)
+            r->status[k] = atomic_load_explicit(&s->status[k], memory_order_relaxed);
+        r->lat_sum_us = atomic_load_explicit(&s->lat_sum_us, memory_order_relaxed);
+        for (int k = 0; k < CG_SB_LAT_BUCKETS; k++)
+            r->lat[k] = atomic_load_explicit(&s->lat[k], memory_order_relaxed);
+        for (int k = 0; k < CG_SB_THREADS; k++) {
+            sb_thread t;
+            if (!seq_copy(&s->thr[k].seq, &t, &s->thr[k], sizeof(t)) || !t.busy)
+                continue;
+            cg_sb_request *q = &r->reqs[r->nbusy++];
+            q->start_ns = t.start_ns;
+            memcpy(q->method, t.method, sizeof(q->method));
+            memcpy(q->path, t.path, sizeof(q->path));
+            memcpy(q->client, t.client, sizeof(q->client));
+            q->method[sizeof(q->method) - 1] = q->path[sizeof(q->path) - 1] =
+                q->client[sizeof(q->client) - 1] = '\0';
+        }
+        if (r->nbusy > 0) {
+            qsort(r->reqs, (size_t)r->nbusy, sizeof(r->reqs[0]), by_start);
+            r->req_start_ns = r->reqs[0].start_ns;
+            memcpy(r->method, r->reqs[0].method, sizeof(r->method));
+            memcpy(r->path, r->reqs[0].path, sizeof(r->path));
+            memcpy(r->client, r->reqs[0].client, sizeof(r->client));
+            if (r->state == CG_WS_IDLE)
+                r->state = CG_WS_BUSY;
+        }
     }
     return n;
 }

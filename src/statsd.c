@@ -1,6 +1,8 @@
 /* statsd.c - StatsD over UDP (or a unix datagram socket). */
 #include "statsd.h"
 
+#include "cgunicorn/log.h"
+
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,19 @@
 static int sock = -1;
 static char prefix[128];
 static char tags[256];
+
+void cg_statsd_increment(const char *name, long value);
+
+/* gunicorn's Statsd logger counts warning, error, critical and exception
+ * records. */
+static void count_log_level(cg_log_level level, bool exception)
+{
+    cg_statsd_increment(exception                  ? "gunicorn.log.exception"
+                        : level >= CG_LOG_CRITICAL ? "gunicorn.log.critical"
+                        : level >= CG_LOG_ERROR    ? "gunicorn.log.error"
+                                                   : "gunicorn.log.warning",
+                        1);
+}
 
 int cg_statsd_open(const char *addr, const char *pfx, const char *tg, char *err, size_t errlen)
 {
@@ -62,6 +77,7 @@ int cg_statsd_open(const char *addr, const char *pfx, const char *tg, char *err,
         n--;
     snprintf(prefix, sizeof(prefix), "%.*s%s", (int)n, pfx ? pfx : "", n ? "." : "");
     snprintf(tags, sizeof(tags), "%s", tg ? tg : "");
+    cg_log_set_level_counter(count_log_level);
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* worker.c - the sync worker: one connection, one request at a time, as
- * gunicorn's sync worker (every response closes the connection). */
+/* worker.c - a worker process: signals, privileges, hooks, loading the app;
+ * then serve.c's connection loop (sync or gthread). */
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -27,12 +27,11 @@
 #include "http_parser.h"
 #include "proctitle.h"
 #include "reloader.h"
+#include "serve.h"
 #include "statsd.h"
 #include "py_embed.h"
 #include "wsgi.h"
 
-#define BODY_BUF_SIZE (64 * 1024)
-#define HEAD_BUF_START 8192
 
 static volatile sig_atomic_t stop_graceful; /* TERM */
 static volatile sig_atomic_t stop_quick;    /* INT, QUIT, ABRT (via Python) */
@@ -59,6 +58,36 @@ static void on_signal(int sig)
     case SIGUSR1:
         reopen_logs = 1;
         break;
+    }
+}
+
+/* INT, QUIT and ABRT are Python-level handlers; Python's C handler only
+ * marks them pending, to be run at the next bytecode.  The worker's loop
+ * runs no bytecode while idle, so this wrapper also tells it to run them. */
+static volatile sig_atomic_t py_signal_pending;
+static struct sigaction python_action[NSIG];
+
+static void mark_python_signal(int sig, siginfo_t *info, void *uctx)
+{
+    py_signal_pending = 1;
+    if (python_action[sig].sa_flags & SA_SIGINFO)
+        python_action[sig].sa_sigaction(sig, info, uctx);
+    else if (python_action[sig].sa_handler != SIG_DFL && python_action[sig].sa_handler != SIG_IGN)
+        python_action[sig].sa_handler(sig);
+}
+
+/* Put mark_python_signal in front of Python's handlers. */
+static void wrap_python_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGQUIT, SIGABRT};
+    struct sigaction sa;
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaction(sigs[i], NULL, &python_action[sigs[i]]);
+        sa = python_action[sigs[i]];
+        sa.sa_flags = (sa.sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+        sa.sa_sigaction = mark_python_signal;
+        sigaction(sigs[i], &sa, NULL);
     }
 }
 
@@ -101,103 +130,6 @@ static void init_signals(void)
     sigaction(SIGABRT, &sa, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* Fill c->remote_addr/port from the peer address. */
-static void describe_peer(cg_wsgi_conn *c, const struct sockaddr_storage *ss)
-{
-    c->remote_addr[0] = '\0';
-    c->remote_port = -1;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, c->remote_addr, sizeof(c->remote_addr));
-        c->remote_port = ntohs(in->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, c->remote_addr, sizeof(c->remote_addr));
-        c->remote_port = ntohs(in6->sin6_port);
-    }
-}
-
-typedef struct {
-    cg_http_limits lim;
-    cg_http_header *hdrs;
-    size_t max_hdrs;
-    char *buf;
-    size_t cap, max_cap;
-    char *body_buf;
-    int io_timeout_s;
-    unsigned long long max_requests; /* this worker's share, jitter included */
-    bool retire;                     /* max_requests reached */
-} worker_state;
-
-/* Read and parse one request head on fd, then serve it. */
-static void serve_connection(worker_state *ws, const cg_listener *l, int fd,
-                             const struct sockaddr_storage *peer)
-{
-    cg_wsgi_conn c;
-    cg_http_request req;
-    cg_http_error err;
-    ssize_t head = CG_HTTP_INCOMPLETE;
-    struct timeval tv = {.tv_sec = ws->io_timeout_s};
-
-    memset(&c, 0, sizeof(c));
-    c.fd = fd;
-    c.listener = l;
-    c.buf = ws->buf;
-    c.body_buf = ws->body_buf;
-    c.body_cap = BODY_BUF_SIZE;
-    c.req = &req;
-    c.lim = &ws->lim;
-    describe_peer(&c, peer);
-    if (ws->io_timeout_s > 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    }
-    for (;;) {
-        if (c.len == ws->cap) {
-            /* grow toward the largest head the limits allow */
-            size_t ncap = ws->cap * 2 > ws->max_cap ? ws->max_cap : ws->cap * 2;
-            char *nb = ncap > ws->cap ? realloc(ws->buf, ncap) : NULL;
-            if (nb == NULL)
-                break;
-            ws->buf = c.buf = nb;
-            ws->cap = ncap;
-        }
-        ssize_t n = recv(fd, c.buf + c.len, ws->cap - c.len, 0);
-        if (n < 0 && errno == EINTR) {
-            if (stop_quick)
-                return;
-            continue;
-        }
-        if (n <= 0)
-            return; /* closed, reset or timed out before a whole head */
-        c.len += (size_t)n;
-        head = cg_http_parse_request(c.buf, c.len, &ws->lim, &req, ws->hdrs, ws->max_hdrs, &err);
-        if (head != CG_HTTP_INCOMPLETE)
-            break;
-    }
-    if (head == CG_HTTP_INCOMPLETE) {
-        cg_http_error e = {.status = 431, .reason = "Request Header Fields Too Large"};
-        snprintf(e.msg, sizeof(e.msg), "Error parsing headers: 'max buffer headers'");
-        cg_wsgi_reject(&c, &e);
-        return;
-    }
-    if (head < 0) {
-        cg_wsgi_reject(&c, &err);
-        cg_sb_request_end(c.status, 0, 0);
-        return;
-    }
-    c.head_len = (size_t)head;
-    c.keep_alive_allowed = false; /* the sync worker closes after each response */
-    if (++self_info.nr >= ws->max_requests && !ws->retire) {
-        cg_log(CG_LOG_INFO, "Autorestarting worker after current request.");
-        ws->retire = true;
-    }
-    cg_sb_request_start(req.method, req.method_len, req.target, req.target_len, c.remote_addr);
-    cg_wsgi_handle(&c);
-    cg_sb_request_end(c.status, (uint64_t)c.sent, (uint64_t)c.duration_us);
-    cg_statsd_request(c.status, (double)c.duration_us / 1000.0);
 }
 
 /* -u/-g: the worker runs as that user and group (gunicorn's
@@ -246,11 +178,110 @@ static unsigned long long max_requests_share(const cg_config_t *cfg)
     return (unsigned long long)mr;
 }
 
+const char *cg_worker_class(const cg_config_t *cfg, int *threads)
+{
+    const char *wc = cg_config_str(cfg, CG_SET_worker_class);
+    long n = cg_config_int(cfg, CG_SET_threads);
+
+    if (wc == NULL)
+        wc = "sync";
+    if (strncmp(wc, "egg:gunicorn#", 13) == 0)
+        wc += 13;
+    if (strcmp(wc, "gunicorn.workers.sync.SyncWorker") == 0)
+        wc = "sync";
+    if (strcmp(wc, "gunicorn.workers.gthread.ThreadWorker") == 0)
+        wc = "gthread";
+    if (strcmp(wc, "sync") == 0 && n > 1)
+        wc = "gthread"; /* gunicorn's rule */
+    if (strcmp(wc, "sync") == 0) {
+        *threads = 0;
+        return "sync";
+    }
+    if (strcmp(wc, "gthread") == 0) {
+        *threads = n >= 1 ? (int)n : 1;
+        return "gthread";
+    }
+    *threads = -1;
+    return wc;
+}
+
+/* The parser's limits and switches from the settings. */
+static void limits_from_config(cg_http_limits *lim, const cg_config_t *cfg)
+{
+    const char *hm = cg_config_str(cfg, CG_SET_header_map);
+
+    cg_http_limits_from_settings(lim, cg_config_int(cfg, CG_SET_limit_request_line),
+                                 cg_config_int(cfg, CG_SET_limit_request_fields),
+                                 cg_config_int(cfg, CG_SET_limit_request_field_size));
+    lim->permit_obsolete_folding = cg_config_bool(cfg, CG_SET_permit_obsolete_folding);
+    lim->strip_header_spaces = cg_config_bool(cfg, CG_SET_strip_header_spaces);
+    lim->permit_unconventional_method =
+        cg_config_bool(cfg, CG_SET_permit_unconventional_http_method);
+    lim->permit_unconventional_version =
+        cg_config_bool(cfg, CG_SET_permit_unconventional_http_version);
+    lim->casefold_method = cg_config_bool(cfg, CG_SET_casefold_http_method);
+    lim->header_map = hm && strcmp(hm, "refuse") == 0 ? 1 : hm && strcmp(hm, "dangerous") == 0 ? 2 : 0;
+}
+
+static pid_t master_pid;
+static cg_reloader_t *reloader;
+static const char *const *reload_extra;
+static size_t reload_nextra;
+
+/* Each pass of the loop: heartbeat, log reopening, the master still there,
+ * new modules to watch. */
+static void tick(void)
+{
+    static time_t last_scan;
+
+    cg_sb_heartbeat();
+    if (py_signal_pending) {
+        py_signal_pending = 0;
+        cg_py_run_pending_signals(); /* INT, QUIT, ABRT that came in between */
+    }
+    if (reopen_logs) {
+        reopen_logs = 0;
+        cg_log_reopen();
+    }
+    if (getppid() != master_pid && !stop_graceful) {
+        cg_log(CG_LOG_INFO, "Parent changed, shutting down: <Worker %d>", (int)getpid());
+        stop_graceful = 1;
+    }
+    if (reloader && time(NULL) != last_scan) {
+        /* modules imported since the last look are watched too */
+        last_scan = time(NULL);
+        cg_py_acquire_gil();
+        cg_reloader_scan(reloader, reload_extra, reload_nextra);
+        cg_py_release_gil();
+    }
+}
+
+/* A signal woke the loop: run INT/QUIT/ABRT's Python-level handlers. */
+static void interrupted(void)
+{
+    if (py_signal_pending) {
+        py_signal_pending = 0;
+        cg_py_run_pending_signals();
+    }
+}
+
+/* Before each request: the count hooks see as worker.nr. */
+static void on_request(void)
+{
+    __atomic_add_fetch(&self_info.nr, 1, __ATOMIC_RELAXED);
+}
+
+static void reloader_event(void)
+{
+    const char *changed = cg_reloader_changed(reloader);
+    if (changed) {
+        cg_log(CG_LOG_INFO, "Worker reloading: %s modified", changed);
+        stop_graceful = 1;
+    }
+}
+
 void cg_worker_main(const cg_worker_params *p)
 {
-    worker_state ws;
-    struct pollfd pfds[65]; /* the listeners, and the reloader's inotify fd */
-    size_t n = p->nlisteners < 64 ? p->nlisteners : 64;
     char err[512];
     int rc;
 
@@ -300,6 +331,8 @@ void cg_worker_main(const cg_worker_params *p)
     if (rc == 0 && (cg_py_worker_signals(on_python_signal) != 0 ||
                     cg_hook_call_worker(CG_SET_post_worker_init, &self_info) != 0))
         rc = CG_EXIT_WORKER_BOOT_ERROR;
+    if (rc == 0)
+        wrap_python_signals();
     self_info.booted = rc == 0;
     if (rc != 0) {
         fflush(stdout);
@@ -307,91 +340,39 @@ void cg_worker_main(const cg_worker_params *p)
         _exit(rc);
     }
 
-    memset(&ws, 0, sizeof(ws));
-    cg_http_limits_from_settings(&ws.lim, cg_config_int(p->cfg, CG_SET_limit_request_line),
-                                 cg_config_int(p->cfg, CG_SET_limit_request_fields),
-                                 cg_config_int(p->cfg, CG_SET_limit_request_field_size));
-    ws.lim.permit_obsolete_folding = cg_config_bool(p->cfg, CG_SET_permit_obsolete_folding);
-    ws.lim.strip_header_spaces = cg_config_bool(p->cfg, CG_SET_strip_header_spaces);
-    ws.lim.permit_unconventional_method =
-        cg_config_bool(p->cfg, CG_SET_permit_unconventional_http_method);
-    ws.lim.permit_unconventional_version =
-        cg_config_bool(p->cfg, CG_SET_permit_unconventional_http_version);
-    ws.lim.casefold_method = cg_config_bool(p->cfg, CG_SET_casefold_http_method);
-    {
-        const char *hm = cg_config_str(p->cfg, CG_SET_header_map);
-        ws.lim.header_map = hm && strcmp(hm, "refuse") == 0 ? 1 : hm && strcmp(hm, "dangerous") == 0 ? 2 : 0;
-    }
-    ws.max_hdrs = ws.lim.max_fields + 1;
-    ws.hdrs = calloc(ws.max_hdrs, sizeof(cg_http_header));
-    ws.max_cap = (ws.lim.max_line ? ws.lim.max_line : 8190) + 2 +
-                 ws.lim.max_fields * (ws.lim.max_field_size + 2) + 4 + BODY_BUF_SIZE;
-    ws.cap = HEAD_BUF_START;
-    ws.buf = malloc(ws.cap);
-    ws.body_buf = malloc(BODY_BUF_SIZE);
-    ws.io_timeout_s = (int)cg_config_int(p->cfg, CG_SET_timeout);
-    ws.max_requests = max_requests_share(p->cfg);
-    if (ws.hdrs == NULL || ws.buf == NULL || ws.body_buf == NULL) {
-        cg_log(CG_LOG_ERROR, "Exception in worker process\nMemoryError");
-        _exit(CG_EXIT_WORKER_BOOT_ERROR);
-    }
-    for (size_t i = 0; i < n; i++) {
-        pfds[i].fd = p->listeners[i].fd;
-        pfds[i].events = POLLIN;
-    }
-    cg_reloader_t *reloader = cg_config_bool(p->cfg, CG_SET_reload) ? cg_reloader_new() : NULL;
-    const char *const *extra = NULL;
-    size_t nextra = cg_config_list(p->cfg, CG_SET_reload_extra_files, &extra);
-    time_t last_scan = 0;
-    if (reloader) {
-        pfds[n].fd = cg_reloader_fd(reloader);
-        pfds[n].events = POLLIN;
+    cg_serve_opts o = {
+        .listeners = p->listeners,
+        .nlisteners = p->nlisteners,
+        .threads = p->threads,
+        .keepalive = p->threads > 0 && cg_config_int(p->cfg, CG_SET_keepalive) > 0,
+        .keepalive_s = (int)cg_config_int(p->cfg, CG_SET_keepalive),
+        .client_timeout_s = (int)cg_config_int(p->cfg, CG_SET_client_timeout),
+        .worker_connections = cg_config_int(p->cfg, CG_SET_worker_connections),
+        .max_requests = max_requests_share(p->cfg),
+        .stop_graceful = &stop_graceful,
+        .stop_quick = &stop_quick,
+        .reloader_fd = -1,
+        .tick = tick,
+        .interrupted = interrupted,
+        .reloader_event = reloader_event,
+        .thread_start = cg_py_thread_attach,
+        .on_request = on_request,
+    };
+    limits_from_config(&o.lim, p->cfg);
+    if (o.client_timeout_s <= 0)
+        o.client_timeout_s = 10;
+    if (o.worker_connections <= 0)
+        o.worker_connections = 1000;
+    master_pid = p->master_pid;
+    if (cg_config_bool(p->cfg, CG_SET_reload)) {
+        reloader = cg_reloader_new();
+        reload_nextra = cg_config_list(p->cfg, CG_SET_reload_extra_files, &reload_extra);
+        o.reloader_fd = reloader ? cg_reloader_fd(reloader) : -1;
     }
     cg_py_release_gil();
     cg_sb_set_state(CG_WS_IDLE);
-
-    while (!stop_graceful && !stop_quick && !ws.retire) {
-        bool served = false;
-
-        cg_sb_heartbeat();
-        if (reopen_logs) {
-            reopen_logs = 0;
-            cg_log_reopen();
-        }
-        if (getppid() != p->master_pid) {
-            cg_log(CG_LOG_INFO, "Parent changed, shutting down: <Worker %d>", (int)getpid());
-            break;
-        }
-        /* accept first: under load a connection is usually waiting */
-        for (size_t i = 0; i < n && !stop_graceful && !stop_quick; i++) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            int fd = accept4(pfds[i].fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-            if (fd < 0)
-                continue;
-            if (sl == 0 || ss.ss_family == AF_UNIX)
-                ss.ss_family = AF_UNIX;
-            serve_connection(&ws, &p->listeners[i], fd, &ss);
-            close(fd);
-            served = true;
-        }
-        if (reloader && time(NULL) != last_scan) {
-            /* modules imported since the last look are watched too */
-            last_scan = time(NULL);
-            cg_py_acquire_gil();
-            cg_reloader_scan(reloader, extra, nextra);
-            cg_py_release_gil();
-        }
-        if (!served && poll(pfds, n + (reloader != NULL), 1000) < 0 && errno == EINTR)
-            cg_py_run_pending_signals(); /* INT, QUIT, ABRT while idle */
-        if (reloader && (pfds[n].revents & POLLIN)) {
-            const char *changed = cg_reloader_changed(reloader);
-            if (changed) {
-                cg_log(CG_LOG_INFO, "Worker reloading: %s modified", changed);
-                break;
-            }
-        }
-    }
+    if (cg_serve(&o) != 0)
+        cg_log(CG_LOG_ERROR, "Exception in worker process\ncannot set up the event loop");
     cg_sb_set_state(CG_WS_STOPPING);
     if (reopen_logs)
         cg_log_reopen(); /* a USR1 just before the TERM */

@@ -22,8 +22,15 @@ typedef struct {
     int traceback_fd;            /* write end of the traceback pipe, or -1 */
     int output_fd;               /* capture mode: stdout/stderr go here, or -1 */
     unsigned age;                /* spawn order */
+    int threads;                 /* 0: sync; else gthread with that many threads */
     cg_hook_server server;       /* what hooks see of the master */
 } cg_worker_params;
+
+/* The worker class the settings ask for, as gunicorn resolves it
+ * (threads > 1 with sync means gthread; "egg:gunicorn#" prefixes dropped):
+ * "sync" (*threads = 0) or "gthread" (*threads = the pool size); anything
+ * else is returned as named, with *threads = -1 (not built). */
+const char *cg_worker_class(const cg_config_t *cfg, int *threads);
 
 /* Body of a freshly forked worker (signals already reset by the caller).
  * Never returns: exits 0 after a graceful stop, CG_EXIT_WORKER_BOOT_ERROR or

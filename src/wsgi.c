@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "cgunicorn/log.h"
 #include "hooks.h"
 #include "py_embed.h"
+#include "worker.h"
 
 #define MAX_HEADERS_OUT 256
 
@@ -40,6 +42,7 @@ static struct {
     const char *script_name_c;
     size_t script_name_len;
     bool sendfile;
+    int io_timeout_ms; /* client_timeout */
     cg_access_format *access_fmt;
     char **trusted; /* forwarded_allow_ips entries */
     size_t ntrusted;
@@ -92,6 +95,13 @@ static int send_all(int fd, struct iovec *iov, int iovcnt)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN) {
+                /* a non-blocking socket (gthread): wait for room, but a
+                 * client that stops reading is cut off after client_timeout */
+                struct pollfd p = {.fd = fd, .events = POLLOUT};
+                if (poll(&p, 1, W.io_timeout_ms) > 0)
+                    continue;
+            }
             return -1;
         }
         while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
@@ -837,6 +847,9 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen)
     const char *const *items;
     size_t n;
 
+    int threads;
+    cg_worker_class(cfg, &threads);
+    bool multithread = threads > 0;
     if (PyType_Ready(&ResponseType) || PyType_Ready(&InputType) || PyType_Ready(&ErrorsType) ||
         PyType_Ready(&FileWrapperType))
         goto fail;
@@ -872,7 +885,7 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen)
         goto fail;
     if (set_owned(b, "wsgi.errors", PyObject_CallNoArgs((PyObject *)&ErrorsType)) ||
         set_owned(b, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) ||
-        PyDict_SetItemString(b, "wsgi.multithread", Py_False) ||
+        PyDict_SetItemString(b, "wsgi.multithread", multithread ? Py_True : Py_False) ||
         PyDict_SetItemString(b, "wsgi.multiprocess",
                              cg_config_int(cfg, CG_SET_workers) > 1 ? Py_True : Py_False) ||
         PyDict_SetItemString(b, "wsgi.run_once", Py_False) ||
@@ -899,6 +912,9 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen)
         W.sendfile = !(e && (strcmp(e, "0") == 0 || strcasecmp(e, "false") == 0 ||
                              strcasecmp(e, "no") == 0 || strcasecmp(e, "off") == 0));
     }
+    W.io_timeout_ms = (int)cg_config_int(cfg, CG_SET_client_timeout) * 1000;
+    if (W.io_timeout_ms <= 0)
+        W.io_timeout_ms = 10000;
     fmt = cg_config_str(cfg, CG_SET_access_log_format);
     W.access_fmt = cg_access_format_new(fmt ? fmt : "");
 
@@ -1211,6 +1227,11 @@ static int try_sendfile(Response *r, PyObject *result)
         ssize_t n = sendfile(r->conn->fd, fd, &pos, left > (1LL << 30) ? (1 << 30) : left);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = r->conn->fd, .events = POLLOUT};
+            if (poll(&p, 1, W.io_timeout_ms) > 0)
+                continue;
+        }
         if (n <= 0)
             break;
         left -= n;
@@ -1375,6 +1396,7 @@ static void log_access(cg_wsgi_conn *c, Response *r, PyObject *env, const struct
 static void log_request_error(const cg_wsgi_conn *c)
 {
     char *tb = cg_py_format_exception();
+    cg_log_mark_exception();
     cg_log(CG_LOG_ERROR, "Error handling request %.*s %.*s\n%s", (int)c->req->method_len,
            c->req->method, (int)c->req->target_len, c->req->target, tb ? tb : "");
     free(tb);
@@ -1451,6 +1473,7 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cg_body_init(&c->body, c->fd, c->body_buf, c->body_cap, c->buf + c->head_len,
                  c->len - c->head_len, req->content_length, req->chunked, c->lim);
+    c->body.timeout_ms = W.io_timeout_ms;
     if (req->expect_continue && !c->body.done) {
         c->body.before_read = send_continue;
         c->body.before_read_ctx = c;

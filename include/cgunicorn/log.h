@@ -58,6 +58,13 @@ void cg_log_set_level(cg_log_level level);
  * record: the prefix on the first line only, as Python's logging does. */
 void cg_log(cg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Called for every record at WARNING or above, written or not (statsd
+ * counts them as gunicorn.log.warning|error|critical|exception). */
+void cg_log_set_level_counter(void (*fn)(cg_log_level level, bool exception));
+/* The next record of this thread is an exception with its traceback
+ * (gunicorn's log.exception). */
+void cg_log_mark_exception(void);
+
 /* Raw text to the error log, without a prefix (captured worker output). */
 void cg_log_write_raw(const char *text, size_t len);
 

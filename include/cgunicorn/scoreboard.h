@@ -1,9 +1,10 @@
 /* scoreboard.h - per-worker live state in shared memory.
  *
  * The master maps it before the first fork; each worker writes only its own
- * slot (a single writer per slot, a sequence lock so readers never see a
- * torn slot, no locks on the request path); the master and the dashboard
- * read snapshots.  The mapping starts with a magic, a version and the slot
+ * slot, and each of its threads only its own request entry in that slot (a
+ * single writer per entry under a sequence lock, so readers never see a
+ * torn request; counters are relaxed atomic adds; no locks on the request
+ * path); the master and the dashboard read snapshots.  The mapping starts with a magic, a version and the slot
  * size, and holds no pointers.  Recent log lines (access and error) go to a
  * shared ring the dashboard tails whether or not a log file is set. */
 #ifndef CGUNICORN_SCOREBOARD_H
@@ -20,6 +21,7 @@
 #define CG_SB_LAT_SUB 4
 #define CG_SB_LAT_BUCKETS (28 * CG_SB_LAT_SUB + 1)
 #define CG_SB_LINE 240 /* bytes of one ring line (longer lines are cut) */
+#define CG_SB_THREADS 16 /* request entries per worker (threads beyond share the last) */
 
 typedef enum {
     CG_WS_EMPTY = 0,
@@ -28,6 +30,14 @@ typedef enum {
     CG_WS_BUSY,
     CG_WS_STOPPING,
 } cg_worker_state;
+
+/* A request in progress. */
+typedef struct {
+    int64_t start_ns; /* CLOCK_MONOTONIC */
+    char method[16];
+    char path[112];
+    char client[48];
+} cg_sb_request;
 
 /* One worker, as a reader sees it (a consistent copy of its slot). */
 typedef struct {
@@ -42,11 +52,14 @@ typedef struct {
     uint64_t status[6]; /* [1]..[5]: 1xx..5xx, [0]: other */
     uint64_t lat_sum_us;
     uint64_t lat[CG_SB_LAT_BUCKETS];
-    /* the request in progress (state BUSY) */
+    /* the request in progress (state BUSY): the oldest one when several
+     * threads are busy */
     int64_t req_start_ns;
     char method[16];
     char path[112];
     char client[48];
+    int nbusy;                          /* threads running a request */
+    cg_sb_request reqs[CG_SB_THREADS]; /* each of them, oldest first */
 } cg_worker_row;
 
 typedef struct cg_scoreboard cg_scoreboard_t;
@@ -64,6 +77,9 @@ void cg_scoreboard_release(cg_scoreboard_t *sb, int slot);
 
 /* Worker: the slot this process writes (after fork). */
 void cg_scoreboard_bind(cg_scoreboard_t *sb, int slot);
+/* Worker thread: which request entry of the slot this thread writes
+ * (0 for the main thread and the sync worker). */
+void cg_scoreboard_bind_thread(int index);
 /* Worker, hot path: a request head was parsed / the response is done. */
 void cg_sb_request_start(const char *method, size_t method_len, const char *path,
                          size_t path_len, const char *client);

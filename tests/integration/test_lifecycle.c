@@ -1561,6 +1561,33 @@ static void test_systemd_usr2(void **state)
     assert_int_equal(access(sock, F_OK), 0);
 }
 
+/* ------------------------------------------------- settings not built */
+
+/* --log-syslog and logconfig_dict are accepted and warned about (their
+ * effect is not built); --worker-tmp-dir is accepted silently (the
+ * heartbeat lives in the shared scoreboard, no temp file is needed). */
+static void test_unbuilt_settings_warn(void **state)
+{
+    (void)state;
+    const char *conf = tmpfile_path(0, ".py");
+    write_file(conf, "logconfig_dict = {'version': 1}\n");
+    const char *extra[] = {"-c", conf, "--log-syslog", "--worker-tmp-dir", "/dev/shm", NULL};
+    srv_t *s = srv = start_app(extra);
+    assert_non_null(s);
+    assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
+    const char *names[] = {"syslog", "logconfig_dict"};
+    for (int i = 0; i < 2; i++) {
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "[WARNING] Setting '%s' is accepted but not implemented yet in cgunicorn; it "
+                 "has no effect",
+                 names[i]);
+        assert_int_equal(h_log_count(s, want), 1);
+    }
+    assert_int_equal(h_log_count(s, "worker_tmp_dir"), 0);
+    assert_int_equal(h_log_count(s, "[WARNING]"), 2);
+}
+
 /* -------------------------------------------------------------- statsd */
 
 /* A UDP socket on a free loopback port. */
@@ -1716,6 +1743,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reuse_port, teardown),
         cmocka_unit_test_teardown(test_systemd_activation, teardown),
         cmocka_unit_test_teardown(test_systemd_usr2, teardown),
+        cmocka_unit_test_teardown(test_unbuilt_settings_warn, teardown),
         cmocka_unit_test_teardown(test_statsd, teardown),
         cmocka_unit_test_teardown(test_statsd_log_counters, teardown),
     };

@@ -128,7 +128,7 @@ static void write_conf(const char *conf, int port)
             "daemon off;\n"
             "master_process off;\n"
             "worker_processes 1;\n"
-            "error_log %s/error.log;\n"
+            "error_log %s/error.log info;\n"
             "pid %s/nginx.pid;\n"
             "events { worker_connections 256; }\n"
             "http {\n"
@@ -290,8 +290,21 @@ static int through_nginx(const char *raw, size_t len, char **body)
     char *resp = malloc(cap);
     int status = -1;
     assert_non_null(resp);
-    if (h_http(nginx_port, raw, len, resp, cap, 10000) > 0)
+    long long t0 = now_ms();
+    int got = h_http(nginx_port, raw, len, resp, cap, 10000);
+    if (got > 0)
         sscanf(resp, "HTTP/1.%*d %d", &status);
+    if (status < 0) {
+        char cmd[300];
+        fprintf(stderr, "no answer from nginx (%d bytes after %lld ms); its error log:\n", got,
+                now_ms() - t0);
+        snprintf(cmd, sizeof(cmd), "cat '%s/error.log' >&2", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(none)\n");
+        char *log = h_log(echo_srv);
+        fprintf(stderr, "the echo server's log:\n%s\n", log ? log : "");
+        free(log);
+    }
     if (body) {
         char *b = strstr(resp, "\r\n\r\n");
         *body = strdup(b ? b + 4 : "");

@@ -72,7 +72,9 @@ static void assert_stored(int id, const char *text, const char *shown)
 static void test_config_table(void **state)
 {
     (void)state;
-    assert_int_equal(CG_SET__COUNT, 119);
+    /* gunicorn 26's 119, and cgunicorn's own client_timeout */
+    assert_int_equal(CG_SET__COUNT, 120);
+    assert_int_equal(cg_setting_lookup("client_timeout"), CG_SET__COUNT - 1 - (CG_SET__COUNT - 1 - CG_SET_client_timeout));
     assert_int_equal(CG_SET_config, 0);
     assert_int_equal(cg_setting_lookup("workers"), CG_SET_workers);
     assert_int_equal(cg_setting_lookup("control_socket_disable"), CG_SET__COUNT - 1);

@@ -1,0 +1,37 @@
+/* serve.h - a worker's connection loop (sync and gthread). */
+#ifndef CG_SERVE_H
+#define CG_SERVE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http_parser.h"
+#include "sock.h"
+
+typedef struct {
+    const cg_listener *listeners;
+    size_t nlisteners;
+    cg_http_limits lim;
+    int threads;        /* 0: sync (each request inline, then close) */
+    bool keepalive;     /* gthread with --keep-alive > 0 */
+    int keepalive_s;    /* idle time allowed between requests */
+    int client_timeout_s;
+    long worker_connections;
+    unsigned long long max_requests; /* this worker's share; then it retires */
+    volatile sig_atomic_t *stop_graceful; /* set by TERM */
+    volatile sig_atomic_t *stop_quick;    /* set by INT/QUIT/ABRT handling */
+    int reloader_fd;                      /* -1 if none */
+    void (*tick)(void);         /* each pass (>= 4 a second): heartbeat, parent check */
+    void (*interrupted)(void);  /* a signal interrupted the wait */
+    void (*reloader_event)(void);
+    void (*thread_start)(void); /* in each pool thread, first */
+    void (*on_request)(void);   /* before each request (may be NULL) */
+} cg_serve_opts;
+
+/* Serve until a stop is asked for (then, gracefully: stop accepting, let
+ * the requests in progress finish) or max_requests is reached.  0, or -1
+ * if the loop could not be set up. */
+int cg_serve(const cg_serve_opts *o);
+
+#endif

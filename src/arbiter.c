@@ -650,8 +650,8 @@ static void reap_workers(cg_arbiter_t *a)
             else if (sig == SIGTERM)
                 cg_log(CG_LOG_INFO, "Worker (pid:%d) was sent SIGTERM!", (int)pid);
             else
-                cg_log(CG_LOG_WARNING, "Worker (pid:%d) was sent %s!", (int)pid,
-                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
+                cg_log(CG_LOG_WARNING, "Worker (pid:%d) was sent SIG%s!", (int)pid,
+                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
         }
     }
 }

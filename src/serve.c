@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -347,6 +348,16 @@ static void on_readable(conn *c)
     int r = conn_read(c);
     cg_http_error err;
 
+    if (r == 0 && c->len == 0 && S.o->threads == 0) {
+        /* sync, a connection just accepted whose request is still on its
+         * way (a few microseconds, from a client nearby): wait for it a
+         * moment, as gunicorn's sync worker would, instead of parking it
+         * where a crash of this worker would lose it.  A slow client is
+         * parked after 20 ms and costs nothing more. */
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 20) > 0)
+            r = conn_read(c);
+    }
     if (r < 0) {
         pthread_mutex_lock(&S.mu);
         conn_free(c);

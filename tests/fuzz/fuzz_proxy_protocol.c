@@ -80,15 +80,13 @@ static void check_result(const char *buf, size_t len, int mode, ssize_t r,
         abort();
     check_str(info->client_addr, sizeof(info->client_addr));
     check_str(info->proxy_addr, sizeof(info->proxy_addr));
-    if (info->version == 1 &&
-        (r > CG_PROXY_V1_MAX || buf[r - 2] != '\r' || buf[r - 1] != '\n' ||
-         memcmp(buf, "PROXY ", 6) != 0))
+    if (info->version == 1 && (r > CG_PROXY_V1_MAX || buf[r - 2] != '\r' || buf[r - 1] != '\n' ||
+                               memcmp(buf, "PROXY ", 6) != 0))
         abort();
     if (info->version == 2 && (r < 16 || r > CG_PROXY_MAX_HEADER))
         abort();
     if (info->local) {
-        if (info->client_addr[0] || info->proxy_addr[0] || info->client_port ||
-            info->proxy_port)
+        if (info->client_addr[0] || info->proxy_addr[0] || info->client_port || info->proxy_port)
             abort();
     } else {
         if (info->family != AF_INET && info->family != AF_INET6)

@@ -740,6 +740,115 @@ static void test_max_requests_jitter_under_load(void **state)
     assert_int_equal(h_log_count(s, "was sent"), 0);
 }
 
+/* ------------------------------------------------------------ gthread */
+
+/* Unlike gunicorn's, a threaded worker whose main loop keeps beating is
+ * still recycled when one request runs past --timeout (the scoreboard has
+ * each thread's request start): WORKER TIMEOUT, the traceback naming the
+ * stuck function, the worker replaced; meanwhile the worker's other
+ * threads answer. */
+static void test_gthread_timeout(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--timeout", "2", NULL};
+    srv_t *s = srv = start_app(extra);
+    assert_non_null(s);
+    assert_int_equal(h_log_count(s, "Using worker: gthread"), 1);
+    pid_t kids[MAX_KIDS], now[MAX_KIDS];
+    assert_true(wait_children(s->pid, 1, kids, 10000));
+
+    int fd = send_get(s->port, "/sleep?30");
+    assert_true(fd >= 0);
+    assert_true(h_wait_log(s, "sleep: start ", 1, 10000));
+    long long t0 = now_ms();
+    /* the same worker's other threads serve meanwhile */
+    char body[64];
+    assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
+    assert_int_equal(atoi(body), kids[0]);
+
+    char want[128];
+    snprintf(want, sizeof(want), "[CRITICAL] WORKER TIMEOUT (pid:%d)", (int)kids[0]);
+    assert_true(h_wait_log(s, want, 1, 10000));
+    long long took = now_ms() - t0;
+    assert_true(took >= 1000);
+    assert_true(took < 7000);
+    snprintf(want, sizeof(want), "Traceback of worker %d at its timeout:", (int)kids[0]);
+    assert_true(h_wait_log(s, want, 1, 5000));
+    char *tb = log_after(s, want);
+    assert_non_null(tb);
+    assert_non_null(strstr(tb, "in stuck_in_sleep"));
+    free(tb);
+    char resp[4096];
+    read_all(fd, resp, sizeof(resp), 10000);
+    assert_true(resp[0] == '\0' || strncmp(resp, "HTTP/1.1 500 ", 13) == 0);
+    assert_null(strstr(resp, "slept"));
+    assert_true(wait_gone(kids[0], 8000));
+    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_int_not_equal(now[0], kids[0]);
+    long long end = now_ms() + 10000;
+    while (h_get(s->port, "/", body, sizeof(body)) != 200 && now_ms() < end)
+        usleep(50000);
+    assert_int_equal(atoi(body), now[0]);
+}
+
+/* INT with requests in flight in a threaded worker: a quick stop, within
+ * a couple of seconds, the requests cut. */
+static void test_gthread_quick_stop_in_flight(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
+    srv_t *s = srv = start_app(extra);
+    assert_non_null(s);
+    pid_t kids[MAX_KIDS];
+    assert_true(wait_children(s->pid, 1, kids, 10000));
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = send_get(s->port, "/sleep?30");
+        assert_true(fds[i] >= 0);
+        assert_true(h_wait_log(s, "sleep: start ", i + 1, 10000));
+    }
+    long long t0 = now_ms();
+    h_signal(s, SIGINT);
+    assert_int_equal(h_wait_exit(s, 5000), 0);
+    assert_true(now_ms() - t0 < 2500);
+    assert_true(wait_gone(kids[0], 2000));
+    for (int i = 0; i < 2; i++) {
+        char resp[1024];
+        read_all(fds[i], resp, sizeof(resp), 2000);
+        assert_null(strstr(resp, "slept"));
+    }
+    assert_int_equal(h_log_count(s, "Shutting down: Master"), 1);
+}
+
+/* max-requests with threaded workers under load: no request fails. */
+static void test_gthread_max_requests_under_load(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-w",
+                           "2",
+                           "-k",
+                           "gthread",
+                           "--threads",
+                           "2",
+                           "--max-requests",
+                           "5",
+                           "--max-requests-jitter",
+                           "3",
+                           NULL};
+    srv_t *s = srv = start_app(extra);
+    assert_non_null(s);
+    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    load_t l;
+    tally_t t;
+    load_start(&l, s->port, "/", 200);
+    load_stop(&l, &t, true);
+    assert_int_equal(t.failed, 0);
+    assert_int_equal(t.ok, 200);
+    assert_true(h_log_count(s, "Autorestarting worker after current request.") >= 200 / 8 - 2);
+    assert_int_equal(h_log_count(s, "was sent"), 0);
+    assert_int_equal(h_log_count(s, "exited with code"), 0);
+}
+
 /* ------------------------------------------------------------ crashes */
 
 /* The worker a route crashes, found as the one that disappeared. */
@@ -1726,6 +1835,9 @@ int main(void)
         cmocka_unit_test_teardown(test_timeout_kill, teardown),
         cmocka_unit_test_teardown(test_max_requests, teardown),
         cmocka_unit_test_teardown(test_max_requests_jitter_under_load, teardown),
+        cmocka_unit_test_teardown(test_gthread_timeout, teardown),
+        cmocka_unit_test_teardown(test_gthread_quick_stop_in_flight, teardown),
+        cmocka_unit_test_teardown(test_gthread_max_requests_under_load, teardown),
         cmocka_unit_test_teardown(test_worker_exit_code, teardown),
         cmocka_unit_test_teardown(test_worker_segfault, teardown),
         cmocka_unit_test_teardown(test_exit3_after_boot_halts, teardown),

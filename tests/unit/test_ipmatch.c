@@ -61,7 +61,7 @@ typedef struct {
     const char *list;
     const char *addr;
     bool want;
-    int gunicorn; /* 1/0: what gunicorn 26 answers; -1: gunicorn rejects the list */
+    int gunicorn;  /* 1/0: what gunicorn 26 answers; -1: gunicorn rejects the list */
     bool sockaddr; /* addr is a plain address: cg_ipmatch_has_sockaddr must agree */
 } mcase;
 
@@ -173,8 +173,7 @@ static void test_ipmatch_membership(void **state)
             struct sockaddr_storage ss;
             socklen_t sl = to_sockaddr(c->addr, &ss);
             if (cg_ipmatch_has_sockaddr(m, (struct sockaddr *)&ss, sl) != c->want)
-                fail_msg("case %zu: has_sockaddr(\"%s\", %s) != %d", i, c->list, c->addr,
-                         c->want);
+                fail_msg("case %zu: has_sockaddr(\"%s\", %s) != %d", i, c->list, c->addr, c->want);
             assert_int_equal(cg_ipmatch_allows_peer(m, (struct sockaddr *)&ss, sl), c->want);
         }
         cg_ipmatch_free(m);
@@ -453,9 +452,9 @@ static void test_ipmatch_all_prefixes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ipmatch_membership), cmocka_unit_test(test_ipmatch_errors),
+        cmocka_unit_test(test_ipmatch_membership),   cmocka_unit_test(test_ipmatch_errors),
         cmocka_unit_test(test_ipmatch_error_buffer), cmocka_unit_test(test_ipmatch_any_count),
-        cmocka_unit_test(test_ipmatch_many),       cmocka_unit_test(test_ipmatch_sockaddr),
+        cmocka_unit_test(test_ipmatch_many),         cmocka_unit_test(test_ipmatch_sockaddr),
         cmocka_unit_test(test_ipmatch_all_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

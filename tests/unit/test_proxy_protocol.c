@@ -120,8 +120,8 @@ static const v1ok v1_ok[] = {
     {"PROXY TCP6 2001:db8::1 ::1 1 2\r\n", "TCP6", AF_INET6, false, "2001:db8::1", 1, "::1", 2},
     {"PROXY TCP6 FE80::1 ::FFFF:10.0.0.1 10 20\r\n", "TCP6", AF_INET6, false, "FE80::1", 10,
      "::FFFF:10.0.0.1", 20},
-    {"PROXY TCP6 ::ffff:1.2.3.4 :: 80 443\r\n", "TCP6", AF_INET6, false, "::ffff:1.2.3.4", 80, "::",
-     443},
+    {"PROXY TCP6 ::ffff:1.2.3.4 :: 80 443\r\n", "TCP6", AF_INET6, false, "::ffff:1.2.3.4", 80,
+     "::", 443},
     /* the spec's longest TCP6 line (104 bytes) */
     {"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "65535 65535\r\n",
@@ -136,7 +136,8 @@ static const v1ok v1_ok[] = {
     {"PROXY UNKNOWN 1.2.3.4 5.6.7.8 1111 2222\r\n", "UNKNOWN", AF_UNSPEC, true, "", 0, "", 0},
     {"PROXY UNKNOWN whatever it says  here\r\n", "UNKNOWN", AF_UNSPEC, true, "", 0, "", 0},
     /* the spec's worst case: exactly 107 bytes */
-    {"PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+    {"PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "65535 65535\r\n",
      "UNKNOWN", AF_UNSPEC, true, "", 0, "", 0},
 };
@@ -268,7 +269,8 @@ static const v1bad v1_strict[] = {
     {"PROXY TCP4 1.2.3.4 5.6.7.8 -0 2222\r\n",
      "Invalid PROXY line: 'invalid port PROXY TCP4 1.2.3.4 5.6.7.8 -0 2222'"},
     /* int() strips blanks: gunicorn takes "80\t" */
-    {"PROXY TCP4 1.2.3.4 5.6.7.8 80\t 2222\r\n", "Invalid PROXY line: 'PROXY TCP4 1.2.3.4 5.6.7.8 80\\t'"},
+    {"PROXY TCP4 1.2.3.4 5.6.7.8 80\t 2222\r\n",
+     "Invalid PROXY line: 'PROXY TCP4 1.2.3.4 5.6.7.8 80\\t'"},
     /* a lone LF or CR, NUL, DEL, 8-bit: rejected at the byte */
     {"PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\n\r\n",
      "Invalid PROXY line: 'PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\\n'"},
@@ -286,7 +288,8 @@ static const v1bad v1_strict[] = {
      "Invalid PROXY line: 'PROXY TCP6 0000:0000:0000:0000:0000:ffff:255.255.255.255 "
      "0000:0000:0000:0000:0000:ffff:255.255.255.255 655'"}, /* its first 106 bytes */
     /* the spec's worst case plus one byte */
-    {"PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+    {"PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "65535 655351\r\n",
      "Invalid PROXY line: 'PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 655351'"},
@@ -377,7 +380,10 @@ typedef struct {
     int want;
 } dcase;
 
-#define D(lit, mode, want) {lit, sizeof(lit) - 1, mode, want}
+#define D(lit, mode, want)                                                                         \
+    {                                                                                              \
+        lit, sizeof(lit) - 1, mode, want                                                           \
+    }
 #define SIG "\r\n\r\n\0\r\nQUIT\n"
 
 static const dcase detect_cases[] = {
@@ -458,9 +464,9 @@ static const unsigned char v4_block[12] = {1, 2, 3, 4, 5, 6, 7, 8, 0x04, 0x57, 0
 
 /* An IPv6 block: 2001:db8::1:51234 -> ::ffff:10.0.0.1:443. */
 static const unsigned char v6_block[36] = {
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,    /* 2001:db8::1 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1,         /* ::ffff:10.0.0.1 */
-    0xC8, 0x22, 0x01, 0xBB};                                       /* 51234, 443 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0,    0,    0,  0, 0, 1, /* 2001:db8::1 */
+    0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1, /* ::ffff:10.0.0.1 */
+    0xC8, 0x22, 0x01, 0xBB};                                           /* 51234, 443 */
 
 /* Parse the built header h[0..n) (alone, then followed by a request) in V2
  * and AUTO modes; it must be exactly n bytes, every prefix INCOMPLETE; and
@@ -676,12 +682,12 @@ static void test_proxy_v2_bad_tlv(void **state)
         unsigned char tlv[8];
         size_t n;
     } bad[] = {
-        {{0x04}, 1},                     /* 1 stray byte */
-        {{0x04, 0x00}, 2},               /* 2 stray bytes */
-        {{0x04, 0x00, 0x01}, 3},         /* says 1 byte of value, has 0 */
+        {{0x04}, 1},                       /* 1 stray byte */
+        {{0x04, 0x00}, 2},                 /* 2 stray bytes */
+        {{0x04, 0x00, 0x01}, 3},           /* says 1 byte of value, has 0 */
         {{0x01, 0x00, 0x05, 'h', '2'}, 5}, /* says 5, has 2 */
-        {{0x01, 0xFF, 0xFF, 'x'}, 4},    /* says 65535 */
-        {{0x04, 0x00, 0x00, 0x04}, 4},   /* a good TLV, then a stray byte */
+        {{0x01, 0xFF, 0xFF, 'x'}, 4},      /* says 65535 */
+        {{0x04, 0x00, 0x00, 0x04}, 4},     /* a good TLV, then a stray byte */
     };
     unsigned char h[600], body[64];
 
@@ -790,7 +796,7 @@ static void test_proxy_err_buffer(void **state)
 {
     static const char line[] = "PROXY TCP4 1.2.3.4 5.6.7.8 1111\r\n";
     static const unsigned char v2v1[16] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
-                                            0x55, 0x49, 0x54, 0x0A, 0x11, 0x11, 0x00, 0x00};
+                                           0x55, 0x49, 0x54, 0x0A, 0x11, 0x11, 0x00, 0x00};
     cg_proxy_info info;
     char err[64];
 

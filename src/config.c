@@ -998,6 +998,26 @@ const char *cg_config_str(const cg_config_t *cfg, int id)
     return cfg && valid_id(id) ? cfg->v[id].s : NULL;
 }
 
+char *cg_config_list_joined(const cg_config_t *cfg, int id)
+{
+    const char *const *items;
+    size_t n = cg_config_list(cfg, id, &items), len = 1;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(items[i]) + 1;
+    out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(out, ",");
+        strcat(out, items[i]);
+    }
+    return out;
+}
+
 size_t cg_config_list(const cg_config_t *cfg, int id, const char *const **items)
 {
     static const char *const empty[] = {NULL};

@@ -26,6 +26,8 @@
 #include "cgunicorn/log.h"
 #include "cgunicorn/scoreboard.h"
 #include "http_parser.h"
+#include "ipmatch.h"
+#include "proxy_protocol.h"
 #include "statsd.h"
 #include "wsgi.h"
 
@@ -40,6 +42,12 @@ struct conn {
     const cg_listener *l;
     char remote_addr[64];
     int remote_port;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    bool proxy_done;            /* the PROXY header (if any) is behind us */
+    const char *proxy_protocol; /* from it: "TCP4", ... */
+    char proxy_addr[64];
+    int proxy_port;
     char *buf; /* request bytes read so far */
     size_t len, cap;
     int64_t deadline_ns; /* cut off if still waiting then */
@@ -105,7 +113,8 @@ static void describe_peer(conn *c, const struct sockaddr_storage *ss)
 }
 
 /* A new connection in the table, or NULL (closed) when out of memory. */
-static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storage *ss)
+static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storage *ss,
+                      socklen_t sl)
 {
     conn *c = calloc(1, sizeof(*c));
 
@@ -127,6 +136,9 @@ static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storag
     }
     c->fd = fd;
     c->l = l;
+    c->peer = *ss;
+    c->peer_len = sl;
+    c->proxy_done = S.o->proxy_mode == CG_PROXY_OFF;
     describe_peer(c, ss);
     c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
     c->index = S.nconns;
@@ -213,6 +225,11 @@ static fate serve_requests(conn *c, scratch *sc)
         w.listener = c->l;
         memcpy(w.remote_addr, c->remote_addr, sizeof(w.remote_addr));
         w.remote_port = c->remote_port;
+        w.peer = (const struct sockaddr *)&c->peer;
+        w.peer_len = c->peer_len;
+        w.proxy_protocol = c->proxy_protocol;
+        memcpy(w.proxy_addr, c->proxy_addr, sizeof(w.proxy_addr));
+        w.proxy_port = c->proxy_port;
         w.buf = c->buf;
         w.len = c->len;
         w.req = &sc->req;
@@ -342,6 +359,70 @@ static void dispatch(conn *c)
     pthread_mutex_unlock(&S.mu);
 }
 
+/* Answer a connection whose PROXY header is refused, and close it. */
+static void proxy_reject(conn *c, int status, const char *reason, const char *msg)
+{
+    cg_wsgi_conn w;
+    cg_http_error e = {.status = status, .reason = reason};
+
+    memset(&w, 0, sizeof(w));
+    w.fd = c->fd;
+    w.listener = c->l;
+    memcpy(w.remote_addr, c->remote_addr, sizeof(w.remote_addr));
+    snprintf(e.msg, sizeof(e.msg), "%s", msg);
+    e.detail_len = strlen(e.msg);
+    cg_wsgi_reject(&w, &e);
+    pthread_mutex_lock(&S.mu);
+    conn_free(c);
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* The PROXY protocol header at the start of a connection (gunicorn's
+ * order: spot it, check the peer may send one, then parse).  1: done (or
+ * none), 0: need more bytes, -1: refused (c is gone). */
+static int proxy_header(conn *c)
+{
+    char err[256];
+    cg_proxy_info info;
+    int kind = cg_proxy_detect(c->buf, c->len, S.o->proxy_mode);
+
+    if (kind == CG_PROXY_INCOMPLETE) {
+        if (!c->eof)
+            return 0;
+        pthread_mutex_lock(&S.mu);
+        conn_free(c);
+        pthread_mutex_unlock(&S.mu);
+        return -1;
+    }
+    if (kind == 0) {
+        c->proxy_done = true;
+        return 1;
+    }
+    if (!cg_ipmatch_allows_peer(S.o->proxy_allow, (const struct sockaddr *)&c->peer,
+                                c->peer_len)) {
+        proxy_reject(c, 403, "Forbidden", "Request forbidden");
+        return -1;
+    }
+    ssize_t n = cg_proxy_parse(c->buf, c->len, S.o->proxy_mode, &info, err, sizeof(err));
+    if (n == CG_PROXY_INCOMPLETE)
+        return 0;
+    if (n < 0) {
+        proxy_reject(c, 400, "Bad Request", err);
+        return -1;
+    }
+    if (!info.local) {
+        snprintf(c->remote_addr, sizeof(c->remote_addr), "%s", info.client_addr);
+        c->remote_port = info.client_port;
+        c->proxy_protocol = info.protocol;
+        snprintf(c->proxy_addr, sizeof(c->proxy_addr), "%s", info.proxy_addr);
+        c->proxy_port = info.proxy_port;
+    }
+    memmove(c->buf, c->buf + n, c->len - (size_t)n);
+    c->len -= (size_t)n;
+    c->proxy_done = true;
+    return 1;
+}
+
 /* Bytes arrived on c (main thread): a whole head goes on, else wait. */
 static void on_readable(conn *c)
 {
@@ -363,6 +444,19 @@ static void on_readable(conn *c)
         conn_free(c);
         pthread_mutex_unlock(&S.mu);
         return;
+    }
+    if (!c->proxy_done && c->len > 0) {
+        int pr = proxy_header(c);
+        if (pr < 0)
+            return;
+        if (pr == 0) {
+            if (conn_arm(c) != 0) {
+                pthread_mutex_lock(&S.mu);
+                conn_free(c);
+                pthread_mutex_unlock(&S.mu);
+            }
+            return;
+        }
     }
     ssize_t head = c->len ? cg_http_parse_request(c->buf, c->len, &S.o->lim, &S.main_scratch.req,
                                                   S.main_scratch.hdrs, S.o->lim.max_fields + 1,
@@ -393,7 +487,7 @@ static void on_accept(size_t i)
         if (sl == 0 || ss.ss_family == AF_UNIX)
             ss.ss_family = AF_UNIX;
         pthread_mutex_lock(&S.mu);
-        conn *c = conn_new(fd, l, &ss);
+        conn *c = conn_new(fd, l, &ss, sl);
         pthread_mutex_unlock(&S.mu);
         if (c == NULL)
             continue;

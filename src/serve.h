@@ -22,6 +22,8 @@ typedef struct {
     volatile sig_atomic_t *stop_graceful; /* set by TERM */
     volatile sig_atomic_t *stop_quick;    /* set by INT/QUIT/ABRT handling */
     int reloader_fd;                      /* -1 if none */
+    int proxy_mode;                       /* CG_PROXY_OFF/V1/V2/AUTO */
+    const struct cg_ipmatch *proxy_allow; /* proxy_allow_ips */
     void (*tick)(void);         /* each pass (>= 4 a second): heartbeat, parent check */
     void (*interrupted)(void);  /* a signal interrupted the wait */
     void (*reloader_event)(void);

@@ -28,6 +28,8 @@
 #include "proctitle.h"
 #include "reloader.h"
 #include "serve.h"
+#include "ipmatch.h"
+#include "proxy_protocol.h"
 #include "statsd.h"
 #include "py_embed.h"
 #include "wsgi.h"
@@ -359,6 +361,21 @@ void cg_worker_main(const cg_worker_params *p)
         .on_request = on_request,
     };
     limits_from_config(&o.lim, p->cfg);
+    const char *pp = cg_config_str(p->cfg, CG_SET_proxy_protocol);
+    o.proxy_mode = pp == NULL || strcmp(pp, "off") == 0 ? CG_PROXY_OFF
+                   : strcmp(pp, "v1") == 0             ? CG_PROXY_V1
+                   : strcmp(pp, "v2") == 0             ? CG_PROXY_V2
+                                                       : CG_PROXY_AUTO;
+    if (o.proxy_mode != CG_PROXY_OFF) {
+        char iperr[256];
+        char *allow = cg_config_list_joined(p->cfg, CG_SET_proxy_allow_ips);
+        o.proxy_allow = cg_ipmatch_new(allow, iperr, sizeof(iperr));
+        free(allow);
+        if (o.proxy_allow == NULL) {
+            cg_log(CG_LOG_ERROR, "Invalid proxy_allow_ips: %s", iperr);
+            _exit(CG_EXIT_WORKER_BOOT_ERROR);
+        }
+    }
     if (o.client_timeout_s <= 0)
         o.client_timeout_s = 10;
     if (o.worker_connections <= 0)

@@ -24,6 +24,7 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
 #include "hooks.h"
+#include "ipmatch.h"
 #include "py_embed.h"
 #include "worker.h"
 
@@ -44,9 +45,7 @@ static struct {
     bool sendfile;
     int io_timeout_ms; /* client_timeout */
     cg_access_format *access_fmt;
-    char **trusted; /* forwarded_allow_ips entries */
-    size_t ntrusted;
-    bool trust_all;
+    cg_ipmatch *trusted; /* forwarded_allow_ips */
     PyObject *namespace_type; /* owned: types.SimpleNamespace, for hook objects */
     const char *const *scheme_keys; /* secure_scheme_headers */
     const char *const *scheme_values;
@@ -918,20 +917,14 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen)
     fmt = cg_config_str(cfg, CG_SET_access_log_format);
     W.access_fmt = cg_access_format_new(fmt ? fmt : "");
 
-    /* forwarded_allow_ips: "*" or a comma list of addresses */
-    const char *fwd = cg_config_str(cfg, CG_SET_forwarded_allow_ips);
-    if (fwd) {
-        char *copy = strdup(fwd), *save = NULL;
-        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-            if (strcmp(t, "*") == 0)
-                W.trust_all = true;
-            char **grown = realloc(W.trusted, (W.ntrusted + 1) * sizeof(char *));
-            if (grown == NULL)
-                break;
-            W.trusted = grown;
-            W.trusted[W.ntrusted++] = strdup(t);
-        }
-        free(copy);
+    /* forwarded_allow_ips: "*" or a comma list of addresses and networks */
+    char iperr[256];
+    char *fwd = cg_config_list_joined(cfg, CG_SET_forwarded_allow_ips);
+    W.trusted = cg_ipmatch_new(fwd, iperr, sizeof(iperr));
+    free(fwd);
+    if (W.trusted == NULL) {
+        snprintf(err, errlen, "Invalid forwarded_allow_ips: %s", iperr);
+        return -1;
     }
     n = cg_config_dict(cfg, CG_SET_secure_scheme_headers, &items, &W.scheme_values);
     W.scheme_keys = items;
@@ -995,14 +988,14 @@ static PyObject *method_object(const cg_http_request *req)
     return PyUnicode_DecodeLatin1(req->method, (Py_ssize_t)req->method_len, NULL);
 }
 
+/* May this peer set the scheme (forwarded_allow_ips)?  Unix sockets are. */
 static bool peer_trusted(const cg_wsgi_conn *c)
 {
-    if (W.trust_all || c->listener->is_unix)
+    if (c->listener->is_unix || cg_ipmatch_any(W.trusted))
         return true;
-    for (size_t i = 0; i < W.ntrusted; i++)
-        if (strcmp(W.trusted[i], c->remote_addr) == 0)
-            return true;
-    return false;
+    if (c->peer)
+        return cg_ipmatch_has_sockaddr(W.trusted, c->peer, c->peer_len);
+    return cg_ipmatch_has(W.trusted, c->remote_addr);
 }
 
 /* Build the environ for c's request.  Owned reference, or NULL with a
@@ -1106,6 +1099,22 @@ static PyObject *build_environ(cg_wsgi_conn *c, PyObject *input)
         char port[8];
         int pl = snprintf(port, sizeof(port), "%d", c->remote_port);
         if (set_latin1(env, W.k_remote_port, port, (size_t)pl))
+            goto fail;
+    }
+    if (c->proxy_protocol) {
+        /* gunicorn's proxy_environ */
+        char port[8];
+        int pl = snprintf(port, sizeof(port), "%d", c->proxy_port);
+        PyObject *v1 = PyUnicode_FromString(c->proxy_protocol), *v2 = NULL, *v3 = NULL;
+        v2 = PyUnicode_FromString(c->proxy_addr);
+        v3 = PyUnicode_FromStringAndSize(port, pl);
+        int bad = !v1 || !v2 || !v3 || PyDict_SetItemString(env, "PROXY_PROTOCOL", v1) ||
+                  PyDict_SetItemString(env, "PROXY_ADDR", v2) ||
+                  PyDict_SetItemString(env, "PROXY_PORT", v3);
+        Py_XDECREF(v1);
+        Py_XDECREF(v2);
+        Py_XDECREF(v3);
+        if (bad)
             goto fail;
     }
     /* SERVER_*: the listener's address; for a unix socket the Host header */

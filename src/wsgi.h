@@ -18,6 +18,11 @@ typedef struct {
     const cg_listener *listener;
     char remote_addr[64]; /* "" for unix sockets, as gunicorn */
     int remote_port;      /* -1 when there is none */
+    const struct sockaddr *peer; /* the socket's real peer (for trust checks) */
+    unsigned peer_len;
+    const char *proxy_protocol; /* PROXY header seen: "TCP4", ...; else NULL */
+    char proxy_addr[64];
+    int proxy_port;
     char *buf;            /* bytes read so far (head first) */
     size_t len;
     size_t head_len;      /* bytes of the request head in buf */

@@ -138,6 +138,8 @@ size_t cg_config_dict(const cg_config_t *cfg, int id, const char *const **keys,
 /* NULL while the hook is gunicorn's default (a no-op, or for pre_request a
  * debug log line "METHOD PATH"). */
 void *cg_config_hook(const cg_config_t *cfg, int id);
+/* A LIST setting's items joined with ',' (malloc'd; "" when empty). */
+char *cg_config_list_joined(const cg_config_t *cfg, int id);
 cg_source cg_config_source(const cg_config_t *cfg, int id);
 /* True while a bool setting holds None (sendfile until --no-sendfile or a
  * config file sets it) or a string setting holds None. */

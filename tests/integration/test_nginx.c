@@ -101,10 +101,10 @@ static srv_t *start_unix(const char *cwd, const char *sock, const char *app)
     const char *argv[] = {"-w", "2", "-b", bind, app, NULL};
     srv_t *s = h_start(cwd, argv);
     long long end = now_ms() + 20000;
+    int st = -1;
     while (now_ms() < end) {
         if (h_log_count(s, "Booting worker with pid") >= 2 && unix_open(path))
             return s;
-        int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
             s->pid = -1;
             break;
@@ -112,7 +112,8 @@ static srv_t *start_unix(const char *cwd, const char *sock, const char *app)
         usleep(50000);
     }
     char *log = h_log(s);
-    fprintf(stderr, "cgunicorn on %s did not start:\n%s\n", path, log ? log : "");
+    fprintf(stderr, "cgunicorn on %s did not start (wait status %d; 127<<8: exec failed):\n%s\n",
+            path, st, log ? log : "");
     free(log);
     h_stop(s);
     return NULL;

@@ -13,9 +13,10 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int cg_fuzz_proxy_protocol(const uint8_t *data, size_t size);
 
-/* Run every file of dir through the target; returns how many. */
-static int replay_dir(const char *dir)
+/* Run every file of dir through target; returns how many. */
+static int replay_dir(const char *dir, int (*target)(const uint8_t *, size_t))
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -38,7 +39,7 @@ static int replay_dir(const char *dir)
         uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
         size_t got = fread(buf, 1, (size_t)len, f);
         fclose(f);
-        LLVMFuzzerTestOneInput(buf, got);
+        target(buf, got);
         free(buf);
         n++;
     }
@@ -52,13 +53,23 @@ static void test_fuzz_corpus_http_parser(void **state)
     const char *root = getenv("CG_ROOT");
     char dir[768];
     snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_http_parser", root ? root : ".");
-    assert_true(replay_dir(dir) >= 10);
+    assert_true(replay_dir(dir, LLVMFuzzerTestOneInput) >= 10);
+}
+
+static void test_fuzz_corpus_proxy_protocol(void **state)
+{
+    (void)state;
+    const char *root = getenv("CG_ROOT");
+    char dir[768];
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_proxy_protocol", root ? root : ".");
+    assert_true(replay_dir(dir, cg_fuzz_proxy_protocol) >= 10);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuzz_corpus_http_parser),
+        cmocka_unit_test(test_fuzz_corpus_proxy_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1308 @@
+/* test_gthread.c - the gthread worker against the real binary: keep-alive
+ * (GUNICORN.md 6.1), pipelining in order, wsgi.multithread, the thread pool,
+ * slow and vanishing clients (--client-timeout), max_requests with
+ * keep-alive, graceful and quick shutdown with requests in threads, and the
+ * worker timeout.  App: apps/http11apps.py (app routes on PATH_INFO). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MAX_KIDS 16
+
+static srv_t *srv;
+static pid_t load_pid = -1;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static bool sanitizer_report(const char *log)
+{
+    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
+                   strstr(log, "ERROR: LeakSanitizer"));
+}
+
+static int teardown(void **state)
+{
+    int rc = 0;
+    (void)state;
+    if (load_pid > 0) {
+        kill(load_pid, SIGKILL);
+        waitpid(load_pid, NULL, 0);
+        load_pid = -1;
+    }
+    if (srv) {
+        char *log = h_log(srv);
+        if (sanitizer_report(log)) {
+            fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
+            rc = -1;
+        }
+        free(log);
+    }
+    h_stop(srv);
+    srv = NULL;
+    return rc;
+}
+
+/* Start http11apps:app with -b and the given arguments. */
+static srv_t *start(const char *const *extra)
+{
+    const char *argv[32] = {"-b", "127.0.0.1:{port}"};
+    int n = 2;
+    for (int i = 0; extra && extra[i] && n < 30; i++)
+        argv[n++] = extra[i];
+    argv[n++] = "http11apps:app";
+    argv[n] = NULL;
+    srv = h_start_ready(NULL, argv, 20000);
+    assert_non_null(srv);
+    return srv;
+}
+
+/* Stop the server now, failing on a sanitizer report in its output. */
+static void stop_checked(void)
+{
+    char *log = h_log(srv);
+    bool bad = sanitizer_report(log);
+    if (bad)
+        fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
+    free(log);
+    h_stop(srv);
+    srv = NULL;
+    assert_false(bad);
+}
+
+/* The only worker's pid (waits for it to be there). */
+static pid_t the_worker(void)
+{
+    pid_t kids[MAX_KIDS];
+    long long end = now_ms() + 10000;
+    while (now_ms() < end) {
+        if (h_children(srv->pid, kids, MAX_KIDS) == 1)
+            return kids[0];
+        usleep(20000);
+    }
+    fail_msg("no single worker");
+    return -1;
+}
+
+/* --- a small HTTP client ------------------------------------------------ */
+
+typedef struct {
+    int fd;
+    char *in; /* bytes received, not yet consumed */
+    size_t len, cap;
+    bool eof;
+} cl_t;
+
+typedef struct {
+    int status;
+    char head[8192]; /* status line and headers */
+    char *body;      /* malloc'd, NUL-terminated */
+    size_t body_len;
+    bool chunked;
+    long long clen;
+    char connection[32];
+} resp_t;
+
+static int connect_to(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void cl_open(cl_t *c, int port)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = connect_to(port);
+    assert_true(c->fd >= 0);
+}
+
+static void cl_close(cl_t *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    free(c->in);
+    c->in = NULL;
+    c->len = c->cap = 0;
+}
+
+static bool cl_send(cl_t *c, const void *p, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = send(c->fd, (const char *)p + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        off += (size_t)w;
+    }
+    return true;
+}
+
+static bool cl_sends(cl_t *c, const char *s)
+{
+    return cl_send(c, s, strlen(s));
+}
+
+/* Read what arrives within timeout_ms: >0 bytes, 0 at EOF (or reset), -1
+ * on timeout. */
+static int cl_fill(cl_t *c, int timeout_ms)
+{
+    if (c->eof)
+        return 0;
+    if (c->cap - c->len < 65536) {
+        c->cap = c->cap ? c->cap * 2 : 131072;
+        c->in = realloc(c->in, c->cap);
+        assert_non_null(c->in);
+    }
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+        return -1;
+    ssize_t r = recv(c->fd, c->in + c->len, c->cap - c->len - 1, 0);
+    if (r <= 0) {
+        c->eof = true;
+        return 0;
+    }
+    c->len += (size_t)r;
+    c->in[c->len] = '\0';
+    return (int)r;
+}
+
+/* Until n bytes are buffered; false at EOF or the deadline. */
+static bool cl_want(cl_t *c, size_t n, long long deadline)
+{
+    while (c->len < n)
+        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
+            return false;
+    return true;
+}
+
+/* Offset of the first CRLF at or after from (waiting for it), or -1. */
+static long cl_line(cl_t *c, size_t from, long long deadline)
+{
+    for (;;) {
+        if (c->len >= from + 2) {
+            char *p = memmem(c->in + from, c->len - from, "\r\n", 2);
+            if (p)
+                return p - c->in;
+        }
+        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
+            return -1;
+    }
+}
+
+static void cl_consume(cl_t *c, size_t n)
+{
+    memmove(c->in, c->in + n, c->len - n);
+    c->len -= n;
+    if (c->in)
+        c->in[c->len] = '\0';
+}
+
+/* The value of header name in a response head ("" if absent). */
+static const char *resp_header(const resp_t *r, const char *name, char *out, size_t cap)
+{
+    const char *p = strstr(r->head, "\r\n");
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    while (p && p[2] != '\0') {
+        p += 2;
+        const char *e = strstr(p, "\r\n");
+        if (e == NULL)
+            e = p + strlen(p);
+        if ((size_t)(e - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, cap, "%.*s", (int)(e - v), v);
+            return out;
+        }
+        p = e;
+    }
+    return out;
+}
+
+static void resp_free(resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* Read one response.  no_body: the request was HEAD.  0, or -1 when the
+ * connection ended (or timed out) before a whole response. */
+static int cl_response(cl_t *c, resp_t *r, bool no_body, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    char v[64];
+
+    memset(r, 0, sizeof(*r));
+    r->clen = -1;
+    size_t end = 0;
+    for (;;) {
+        char *p = c->len >= 4 ? memmem(c->in, c->len, "\r\n\r\n", 4) : NULL;
+        if (p) {
+            end = (size_t)(p - c->in) + 4;
+            break;
+        }
+        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
+            return -1;
+    }
+    snprintf(r->head, sizeof(r->head), "%.*s", (int)end, c->in);
+    cl_consume(c, end);
+    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+        return -1;
+    resp_header(r, "Connection", r->connection, sizeof(r->connection));
+    r->chunked = strcasecmp(resp_header(r, "Transfer-Encoding", v, sizeof(v)), "chunked") == 0;
+    if (resp_header(r, "Content-Length", v, sizeof(v))[0])
+        r->clen = atoll(v);
+    size_t cap = 1024, len = 0;
+    r->body = malloc(cap);
+    assert_non_null(r->body);
+    r->body[0] = '\0';
+    if (no_body || r->status < 200 || r->status == 204 || r->status == 304)
+        return 0;
+    if (r->chunked) {
+        for (;;) {
+            long e = cl_line(c, 0, deadline);
+            if (e < 0)
+                return -1;
+            unsigned long long size = strtoull(c->in, NULL, 16);
+            cl_consume(c, (size_t)e + 2);
+            if (size == 0) {
+                /* trailers, then the empty line */
+                for (;;) {
+                    e = cl_line(c, 0, deadline);
+                    if (e < 0)
+                        return -1;
+                    cl_consume(c, (size_t)e + 2);
+                    if (e == 0)
+                        break;
+                }
+                break;
+            }
+            if (!cl_want(c, size + 2, deadline))
+                return -1;
+            while (len + size + 1 > cap) {
+                cap *= 2;
+                r->body = realloc(r->body, cap);
+                assert_non_null(r->body);
+            }
+            memcpy(r->body + len, c->in, size);
+            len += size;
+            cl_consume(c, size + 2);
+        }
+    } else if (r->clen >= 0) {
+        if (!cl_want(c, (size_t)r->clen, deadline))
+            return -1;
+        if ((size_t)r->clen + 1 > cap) {
+            cap = (size_t)r->clen + 1;
+            r->body = realloc(r->body, cap);
+            assert_non_null(r->body);
+        }
+        memcpy(r->body, c->in, (size_t)r->clen);
+        len = (size_t)r->clen;
+        cl_consume(c, len);
+    } else {
+        /* delimited by the close */
+        while (cl_fill(c, (int)(deadline - now_ms())) > 0)
+            ;
+        if (!c->eof)
+            return -1;
+        cap = c->len + 1;
+        r->body = realloc(r->body, cap);
+        memcpy(r->body, c->in, c->len);
+        len = c->len;
+        cl_consume(c, c->len);
+    }
+    r->body[len] = '\0';
+    r->body_len = len;
+    return 0;
+}
+
+/* The server closes c within timeout_ms (nothing more arrives). */
+static bool cl_closed(cl_t *c, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    while (!c->eof) {
+        int r = cl_fill(c, (int)(deadline - now_ms()));
+        if (r < 0)
+            return false;
+    }
+    return true;
+}
+
+/* The connection is still open: nothing readable, no EOF, for wait_ms. */
+static bool cl_open_still(cl_t *c, int wait_ms)
+{
+    int r = cl_fill(c, wait_ms);
+    return r < 0 && !c->eof;
+}
+
+/* GET path on c (keep-alive unless extra says otherwise); the response. */
+static int cl_get(cl_t *c, const char *path, const char *extra, resp_t *r)
+{
+    char req[1024];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, extra ? extra : "");
+    if (!cl_sends(c, req))
+        return -1;
+    return cl_response(c, r, false, 10000);
+}
+
+/* h_get with its wall time in ms (-1 if it failed). */
+static long long timed_get(const char *path)
+{
+    long long t0 = now_ms();
+    int st = h_get(srv->port, path, NULL, 0);
+    return st == 200 ? now_ms() - t0 : -1;
+}
+
+/* --- keep-alive --------------------------------------------------------- */
+
+static void test_keepalive_rules(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
+    start(extra);
+    cl_t c;
+    resp_t r;
+    char path[32], want[64];
+
+    /* several requests on one connection, each answered and kept alive */
+    cl_open(&c, srv->port);
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "/ka%d", i);
+        assert_int_equal(cl_get(&c, path, NULL, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.connection, "keep-alive");
+        snprintf(want, sizeof(want), "\"path\": \"/ka%d\"", i);
+        assert_non_null(strstr(r.body, want));
+        resp_free(&r);
+    }
+    /* Connection: close: answered with close, then the server closes */
+    assert_int_equal(cl_get(&c, "/last", "Connection: close\r\n", &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.connection, "close");
+    assert_non_null(strstr(r.body, "\"path\": \"/last\""));
+    resp_free(&r);
+    assert_true(cl_closed(&c, 2000));
+    cl_close(&c);
+
+    /* HTTP/1.0 without keep-alive: close */
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /h10 HTTP/1.0\r\nHost: x\r\n\r\n"));
+    assert_int_equal(cl_response(&c, &r, false, 5000), 0);
+    assert_ptr_equal(strstr(r.head, "HTTP/1.0 200 OK\r\n"), r.head);
+    assert_string_equal(r.connection, "close");
+    resp_free(&r);
+    assert_true(cl_closed(&c, 2000));
+    cl_close(&c);
+
+    /* HTTP/1.0 with Connection: keep-alive stays open */
+    cl_open(&c, srv->port);
+    for (int i = 0; i < 3; i++) {
+        assert_true(cl_sends(&c, "GET /h10ka HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+        assert_int_equal(cl_response(&c, &r, false, 5000), 0);
+        assert_ptr_equal(strstr(r.head, "HTTP/1.0 200 OK\r\n"), r.head);
+        assert_string_equal(r.connection, "keep-alive");
+        assert_true(r.clen >= 0); /* 1.0 keep-alive needs a length */
+        resp_free(&r);
+    }
+    assert_true(cl_open_still(&c, 300));
+    cl_close(&c);
+
+    /* a streamed response (no Content-Length) on keep-alive is chunked and
+     * the connection is reusable after it */
+    cl_open(&c, srv->port);
+    assert_int_equal(cl_get(&c, "/nolength", NULL, &r), 0);
+    assert_true(r.chunked);
+    assert_string_equal(r.body, "alpha,beta,gamma");
+    assert_string_equal(r.connection, "keep-alive");
+    resp_free(&r);
+    assert_int_equal(cl_get(&c, "/after", NULL, &r), 0);
+    assert_non_null(strstr(r.body, "\"path\": \"/after\""));
+    resp_free(&r);
+    cl_close(&c);
+}
+
+/* --keep-alive 1: an idle connection is closed after about a second. */
+static void test_keepalive_timeout(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--keep-alive", "1", NULL};
+    start(extra);
+    cl_t c;
+    resp_t r;
+    cl_open(&c, srv->port);
+    assert_int_equal(cl_get(&c, "/", NULL, &r), 0);
+    assert_string_equal(r.connection, "keep-alive");
+    resp_free(&r);
+    long long t0 = now_ms();
+    assert_true(cl_closed(&c, 4000));
+    long long took = now_ms() - t0;
+    assert_int_equal(c.len, 0);
+    fprintf(stderr, "idle keep-alive connection closed after %lld ms\n", took);
+    assert_true(took >= 700);
+    assert_true(took < 2500);
+    cl_close(&c);
+}
+
+/* --keep-alive 0: every response closes. */
+static void test_keepalive_disabled(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--keep-alive", "0", NULL};
+    start(extra);
+    cl_t c;
+    resp_t r;
+    cl_open(&c, srv->port);
+    assert_int_equal(cl_get(&c, "/", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.connection, "close");
+    resp_free(&r);
+    assert_true(cl_closed(&c, 2000));
+    cl_close(&c);
+}
+
+/* --- pipelining --------------------------------------------------------- */
+
+static void expect_path(cl_t *c, const char *path, const char *body)
+{
+    resp_t r;
+    char want[128];
+    assert_int_equal(cl_response(c, &r, false, 10000), 0);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want), "\"path\": \"%s\"", path);
+    if (strstr(r.body, want) == NULL)
+        fprintf(stderr, "expected %s, got:\n%s\n", want, r.body);
+    assert_non_null(strstr(r.body, want));
+    if (body) {
+        snprintf(want, sizeof(want), "\"body\": \"%s\"", body);
+        assert_non_null(strstr(r.body, want));
+    }
+    resp_free(&r);
+}
+
+static void test_pipelining(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
+    start(extra);
+    cl_t c;
+
+    /* three GETs in one write */
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /p1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /p2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /p3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    expect_path(&c, "/p1", "");
+    expect_path(&c, "/p2", "");
+    expect_path(&c, "/p3", "");
+    assert_true(cl_open_still(&c, 200));
+    cl_close(&c);
+
+    /* a POST with a body between two GETs; the last asks to close */
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /g1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
+                             "hello world"
+                             "GET /g2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    expect_path(&c, "/g1", "");
+    expect_path(&c, "/post", "hello world");
+    expect_path(&c, "/g2", "");
+    assert_true(cl_closed(&c, 2000));
+    cl_close(&c);
+
+    /* a chunked POST (with an extension and a trailer) followed by a GET */
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                             "\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+                             "GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    expect_path(&c, "/chunked", "hello world");
+    expect_path(&c, "/next", "");
+    cl_close(&c);
+
+    /* many small pipelined requests, some still arriving while the first
+     * are answered */
+    cl_open(&c, srv->port);
+    char req[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(req, sizeof(req), "GET /m%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        assert_true(cl_sends(&c, req));
+        if (i % 10 == 9)
+            usleep(20000);
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(req, sizeof(req), "/m%d", i);
+        expect_path(&c, req, "");
+    }
+    cl_close(&c);
+}
+
+/* --- wsgi.multithread ---------------------------------------------------- */
+
+static void multithread_is(const char *const *extra, const char *want_class, bool want)
+{
+    char body[16384];
+    start(extra);
+    char line[64];
+    snprintf(line, sizeof(line), "Using worker: %s", want_class);
+    assert_true(h_wait_log(srv, line, 1, 2000));
+    /* the echo app of wsgiapps is not loaded here: ask ours */
+    assert_int_equal(h_get(srv->port, "/mt", body, sizeof(body)), 200);
+    assert_non_null(strstr(body, want ? "\"multithread\": true" : "\"multithread\": false"));
+    stop_checked();
+}
+
+static void test_multithread_flag(void **state)
+{
+    (void)state;
+    const char *gthread[] = {"-k", "gthread", "--threads", "4", NULL};
+    const char *sync[] = {"-k", "sync", NULL};
+    const char *threads_only[] = {"--threads", "4", NULL};
+    const char *gthread1[] = {"-k", "gthread", NULL};
+    multithread_is(gthread, "gthread", true);
+    multithread_is(sync, "sync", false);
+    multithread_is(threads_only, "gthread", true);
+    multithread_is(gthread1, "gthread", true); /* gunicorn: True for gthread, even 1 thread */
+}
+
+/* wsgiapps:echo (the validator-wrapped app) says the same. */
+static void test_multithread_wsgiapps_echo(void **state)
+{
+    (void)state;
+    const char *argv[] = {"-b", "127.0.0.1:{port}", "-k", "gthread", "--threads", "4",
+                          "wsgiapps:echo", NULL};
+    char body[16384];
+    srv = h_start_ready(NULL, argv, 20000);
+    assert_non_null(srv);
+    assert_int_equal(h_get(srv->port, "/", body, sizeof(body)), 200);
+    assert_non_null(strstr(body, "\"wsgi.multithread\": true"));
+}
+
+/* --- the thread pool ----------------------------------------------------- */
+
+/* n concurrent /sleep?1 requests; the wall time until all are answered. */
+static long long concurrent_sleeps(int n)
+{
+    cl_t c[8];
+    long long t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        cl_open(&c[i], srv->port);
+        assert_true(cl_sends(&c[i], "GET /sleep?1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    for (int i = 0; i < n; i++) {
+        resp_t r;
+        assert_int_equal(cl_response(&c[i], &r, false, 15000), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "slept 1.0");
+        resp_free(&r);
+        cl_close(&c[i]);
+    }
+    return now_ms() - t0;
+}
+
+static void test_concurrency(void **state)
+{
+    (void)state;
+    const char *four[] = {"-k", "gthread", "--threads", "4", NULL};
+    start(four);
+    the_worker();
+    long long took = concurrent_sleeps(4);
+    fprintf(stderr, "4 x sleep(1) with 4 threads: %lld ms\n", took);
+    assert_true(took < 1800);
+    stop_checked();
+
+    const char *one[] = {"-k", "gthread", "--threads", "1", NULL};
+    start(one);
+    took = concurrent_sleeps(4);
+    fprintf(stderr, "4 x sleep(1) with 1 thread: %lld ms\n", took);
+    assert_true(took >= 3800);
+    assert_true(took < 6000);
+}
+
+/* --- slow clients -------------------------------------------------------- */
+
+/* A slow client: one more byte of raw every 100 ms until the server closes
+ * it.  Meanwhile normal requests are timed.  Returns when the server cut it
+ * off (ms after the first byte), -1 if it never did within limit_ms.
+ * *worst gets the slowest normal request (ms; -1 if one failed). */
+static long long trickle(const char *raw, size_t rawlen, size_t first, int limit_ms,
+                         long long *worst)
+{
+    cl_t c;
+    cl_open(&c, srv->port);
+    *worst = 0;
+    assert_true(cl_send(&c, raw, first));
+    long long t0 = now_ms(), next = t0 + 100, cut = -1;
+    size_t off = first;
+    int normal = 0;
+    while (now_ms() - t0 < limit_ms) {
+        if (now_ms() >= next && off < rawlen) {
+            if (send(c.fd, raw + off, 1, MSG_NOSIGNAL) != 1) {
+                cut = now_ms() - t0;
+                break;
+            }
+            off++;
+            next += 100;
+        }
+        if (cl_fill(&c, 0) == 0) {
+            cut = now_ms() - t0;
+            break;
+        }
+        if (normal < 40) {
+            long long ms = timed_get("/pid");
+            if (ms < 0 || *worst < 0)
+                *worst = -1;
+            else if (ms > *worst)
+                *worst = ms;
+            normal++;
+        }
+        usleep(20000);
+    }
+    assert_true(normal > 5);
+    if (c.len > 0)
+        fprintf(stderr, "the slow client got: %.200s\n", c.in);
+    assert_null(strstr(c.in ? c.in : "", " 200 OK"));
+    cl_close(&c);
+    return cut;
+}
+
+static const char slow_head[] = "GET /slowhead HTTP/1.1\r\nHost: x\r\nX-Padding: "
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                "\r\n\r\n";
+
+/* A head one byte every 100 ms: other clients are served meanwhile; cut
+ * off after --client-timeout 2. */
+static void test_slow_head(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--client-timeout", "2", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    long long worst;
+    long long cut = trickle(slow_head, strlen(slow_head), 1, 6000, &worst);
+    fprintf(stderr, "slow head: cut off after %lld ms; slowest normal request %lld ms\n", cut,
+            worst);
+    assert_true(worst >= 0 && worst < 500);
+    assert_true(cut >= 1500 && cut < 4000);
+    assert_int_equal(the_worker(), w);
+}
+
+/* The same with one thread: the head is read in the loop, not in a thread. */
+static void test_slow_head_one_thread(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "1", "--client-timeout", "2", NULL};
+    start(extra);
+    long long worst;
+    long long cut = trickle(slow_head, strlen(slow_head), 1, 6000, &worst);
+    fprintf(stderr, "slow head, 1 thread: cut off after %lld ms; slowest normal %lld ms\n", cut,
+            worst);
+    assert_true(worst >= 0 && worst < 500);
+    assert_true(cut >= 1500 && cut < 4000);
+}
+
+static char slow_body[512];
+
+static size_t make_slow_body(void)
+{
+    int n = snprintf(slow_body, sizeof(slow_body),
+                     "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n");
+    for (int i = 0; i < 200; i++)
+        slow_body[n + i] = (char)((i * 7 + 3) % 251);
+    return (size_t)n + 200;
+}
+
+/* A body one byte every 100 ms (the head at once): other clients are
+ * served meanwhile; cut off after --client-timeout 2. */
+static void test_slow_body(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--client-timeout", "2", NULL};
+    start(extra);
+    size_t len = make_slow_body();
+    size_t head = (size_t)(strstr(slow_body, "\r\n\r\n") - slow_body) + 4;
+    long long worst;
+    long long cut = trickle(slow_body, len, head + 1, 8000, &worst);
+    fprintf(stderr, "slow body: cut off after %lld ms; slowest normal request %lld ms\n", cut,
+            worst);
+    assert_true(worst >= 0 && worst < 500);
+    assert_true(cut >= 1500 && cut < 4000);
+}
+
+/* A body that stops halfway: cut off after --client-timeout 2 of silence. */
+static void test_stalled_body(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--client-timeout", "2", NULL};
+    start(extra);
+    cl_t c;
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                             "only twenty bytes..."));
+    long long t0 = now_ms();
+    assert_true(cl_closed(&c, 6000));
+    long long took = now_ms() - t0;
+    fprintf(stderr, "stalled body: cut off after %lld ms\n", took);
+    assert_true(took >= 1500 && took < 4000);
+    assert_null(strstr(c.in ? c.in : "", " 200 OK"));
+    cl_close(&c);
+    assert_true(timed_get("/pid") >= 0);
+}
+
+/* The issue: a slow upload costs a connection, never a thread.  With one
+ * thread, a body trickling in must not hold up other clients. */
+static void test_slow_body_one_thread(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "1", "--client-timeout", "2", NULL};
+    start(extra);
+    size_t len = make_slow_body();
+    size_t head = (size_t)(strstr(slow_body, "\r\n\r\n") - slow_body) + 4;
+    long long worst;
+    long long cut = trickle(slow_body, len, head + 1, 8000, &worst);
+    fprintf(stderr, "slow body, 1 thread: cut off after %lld ms; slowest normal %lld ms\n", cut,
+            worst);
+    assert_true(worst >= 0 && worst < 500);
+    assert_true(cut >= 1500 && cut < 4000);
+}
+
+/* 50 slow clients against one sync worker: the heads are read in C and the
+ * slow connections parked, so normal requests are still answered quickly. */
+static void test_sync_50_slow_clients(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "sync", "-w", "1", "--client-timeout", "4", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    enum { N = 50 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_to(srv->port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], "GET /slow HTTP/1.1\r\nHo", 22, MSG_NOSIGNAL), 22);
+    }
+    long long t0 = now_ms(), worst = 0;
+    int served = 0;
+    while (now_ms() - t0 < 2500) {
+        for (int i = 0; i < N; i++) /* one more byte each */
+            send(fds[i], "s", 1, MSG_NOSIGNAL);
+        long long ms = timed_get("/pid");
+        assert_true(ms >= 0);
+        if (ms > worst)
+            worst = ms;
+        served++;
+        usleep(100000);
+    }
+    fprintf(stderr, "sync, 50 slow clients: %d normal requests, slowest %lld ms\n", served, worst);
+    assert_true(worst < 500);
+    /* the slow ones are cut off by --client-timeout 4 (from their first
+     * byte) */
+    int cut = 0;
+    long long end = now_ms() + 5000;
+    for (int i = 0; i < N; i++) {
+        char b[256];
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        long long left = end - now_ms();
+        if (poll(&p, 1, left > 0 ? (int)left : 0) == 1 && recv(fds[i], b, sizeof(b), 0) <= 0)
+            cut++;
+        close(fds[i]);
+    }
+    fprintf(stderr, "sync: %d of %d slow clients cut off\n", cut, N);
+    assert_int_equal(cut, N);
+    assert_int_equal(the_worker(), w);
+    assert_true(timed_get("/pid") >= 0);
+}
+
+/* A client that asks for a large response and stops reading: cut off after
+ * --client-timeout 2 of no progress; the worker keeps serving. */
+static void stop_reading(int threads_arg)
+{
+    char threads[8];
+    snprintf(threads, sizeof(threads), "%d", threads_arg);
+    const char *extra[] = {"-k", "gthread", "--threads", threads, "--client-timeout", "2", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    cl_t c;
+    cl_open(&c, srv->port);
+    int small = 4096;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_true(cl_sends(&c, "GET /big_cl?104857600 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    usleep(300000); /* the server fills the socket buffers and waits */
+    long long worst = 0;
+    long long t0 = now_ms();
+    while (now_ms() - t0 < 3500) {
+        long long ms = timed_get("/pid");
+        if (ms < 0 || worst < 0)
+            worst = -1;
+        else if (ms > worst)
+            worst = ms;
+        usleep(50000);
+    }
+    fprintf(stderr, "stopped reader, %d thread(s): slowest normal request %lld ms\n", threads_arg,
+            worst);
+    /* by now it was cut off: reading drains what was buffered, then EOF */
+    long long total = 0;
+    bool eof = false;
+    long long end = now_ms() + 5000;
+    while (now_ms() < end) {
+        char buf[65536];
+        struct pollfd p = {.fd = c.fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) != 1)
+            break;
+        ssize_t r = recv(c.fd, buf, sizeof(buf), 0);
+        if (r <= 0) {
+            eof = true;
+            break;
+        }
+        total += r;
+    }
+    fprintf(stderr, "stopped reader got %lld of 104857600 bytes before the close\n", total);
+    assert_true(eof);
+    assert_true(total < 104857600);
+    cl_close(&c);
+    assert_int_equal(the_worker(), w);
+    assert_true(timed_get("/pid") >= 0);
+    assert_true(worst >= 0 && worst < 500);
+}
+
+static void test_stopped_reader(void **state)
+{
+    (void)state;
+    stop_reading(4);
+}
+
+/* The issue: a client that stops reading costs a connection, never a
+ * thread.  With one thread, others must not wait for its cut-off. */
+static void test_stopped_reader_one_thread(void **state)
+{
+    (void)state;
+    stop_reading(1);
+}
+
+/* --- clients that disappear mid-response -------------------------------- */
+
+static void test_client_disappears(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    static const char *paths[] = {"/stream_slow?2", "/big?52428800", "/big_cl?52428800",
+                                  "/file", "/fileobj"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        for (int rst = 0; rst < 2; rst++) {
+            cl_t c;
+            char req[128];
+            cl_open(&c, srv->port);
+            snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+            assert_true(cl_sends(&c, req));
+            assert_true(cl_want(&c, 1000, now_ms() + 5000) || c.eof);
+            if (rst) {
+                /* an abortive close: RST */
+                struct linger lg = {.l_onoff = 1, .l_linger = 0};
+                setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            }
+            cl_close(&c);
+            usleep(100000);
+            char body[64];
+            assert_int_equal(h_get(srv->port, "/pid", body, sizeof(body)), 200);
+            assert_int_equal(atoi(body), w);
+        }
+    }
+    /* a pipelined request behind the one whose client left is dropped, not
+     * answered somewhere else */
+    cl_t c;
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /stream_slow?1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /pid HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert_true(cl_want(&c, 1000, now_ms() + 5000));
+    cl_close(&c);
+    sleep(1);
+    assert_int_equal(the_worker(), w);
+    assert_int_equal(h_log_count(srv, "Traceback"), 0);
+    for (int i = 0; i < 5; i++)
+        assert_true(timed_get("/pid") >= 0);
+}
+
+/* --- max_requests with keep-alive ---------------------------------------- */
+
+/* A child looping GETs with Connection: close until told to stop, reporting
+ * {ok, failed}. */
+typedef struct {
+    int ctl, res;
+} load_t;
+
+static void load_start(load_t *l, int port)
+{
+    int ctl[2], res[2];
+    assert_int_equal(pipe(ctl), 0);
+    assert_int_equal(pipe(res), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int counts[2] = {0, 0};
+        long long end = now_ms() + 20000;
+        bool told = false;
+        close(ctl[1]);
+        close(res[0]);
+        while (now_ms() < end) {
+            struct pollfd p = {.fd = ctl[0], .events = POLLIN};
+            if (poll(&p, 1, 0) > 0)
+                break;
+            int st = h_get(port, "/pid", NULL, 0);
+            counts[st == 200 ? 0 : 1]++;
+            if (st != 200)
+                fprintf(stderr, "load: a request failed (%d)\n", st);
+            if (!told && st == 200) {
+                char b = 's';
+                told = write(res[1], &b, 1) == 1;
+            }
+        }
+        if (write(res[1], counts, sizeof(counts)) != sizeof(counts))
+            _exit(1);
+        _exit(0);
+    }
+    close(ctl[0]);
+    close(res[1]);
+    load_pid = pid;
+    l->ctl = ctl[1];
+    l->res = res[0];
+    struct pollfd p = {.fd = l->res, .events = POLLIN};
+    char b = 0;
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    assert_int_equal(read(l->res, &b, 1), 1);
+}
+
+static void load_stop(load_t *l, int *ok, int *failed)
+{
+    int counts[2] = {-1, -1};
+    size_t got = 0;
+    close(l->ctl);
+    while (got < sizeof(counts)) {
+        struct pollfd p = {.fd = l->res, .events = POLLIN};
+        if (poll(&p, 1, 15000) != 1)
+            break;
+        ssize_t r = read(l->res, (char *)counts + got, sizeof(counts) - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(l->res);
+    waitpid(load_pid, NULL, 0);
+    load_pid = -1;
+    assert_int_equal(got, sizeof(counts));
+    *ok = counts[0];
+    *failed = counts[1];
+}
+
+/* One keep-alive client alone: exactly 5 responses per connection, the 5th
+ * with Connection: close, then a new worker. */
+static void test_max_requests_keepalive(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--max-requests", "5", NULL};
+    start(extra);
+    pid_t prev = 0;
+    for (int round = 0; round < 3; round++) {
+        cl_t c;
+        resp_t r;
+        pid_t pid = 0;
+        cl_open(&c, srv->port);
+        for (int i = 1; i <= 5; i++) {
+            assert_int_equal(cl_get(&c, "/pid", NULL, &r), 0);
+            assert_int_equal(r.status, 200);
+            if (i == 1)
+                pid = atoi(r.body);
+            assert_int_equal(atoi(r.body), pid);
+            assert_string_equal(r.connection, i < 5 ? "keep-alive" : "close");
+            resp_free(&r);
+        }
+        assert_true(cl_closed(&c, 3000));
+        cl_close(&c);
+        assert_int_not_equal(pid, prev);
+        prev = pid;
+    }
+    assert_true(h_wait_log(srv, "Autorestarting worker after current request.", 3, 3000));
+}
+
+/* Keep-alive clients and a Connection: close load across many recyclings
+ * of two workers: no request fails.  A keep-alive client sees close on the
+ * last response its worker gives; a request it sends on a connection the
+ * server closed while idle is retried on a new connection (RFC 9112 9.3.1:
+ * the server may close an idle connection at any time), counted apart. */
+static void test_max_requests_under_load(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "-w",
+                           "2",  "--max-requests", "5", NULL};
+    start(extra);
+    load_t l;
+    load_start(&l, srv->port);
+    int ok = 0, failed = 0, closes = 0, retries = 0;
+    cl_t c;
+    cl_open(&c, srv->port);
+    bool fresh = true;
+    long long t0 = now_ms();
+    while (now_ms() - t0 < 4000) {
+        resp_t r;
+        if (cl_get(&c, "/pid", NULL, &r) != 0) {
+            bool nothing = c.len == 0;
+            cl_close(&c);
+            cl_open(&c, srv->port);
+            if (!fresh && nothing) {
+                retries++;
+                fresh = true;
+                continue;
+            }
+            fprintf(stderr, "keep-alive client: request failed on a %s connection\n",
+                    fresh ? "new" : "reused");
+            failed++;
+            fresh = true;
+            continue;
+        }
+        fresh = false;
+        if (r.status == 200)
+            ok++;
+        else
+            failed++;
+        if (strcmp(r.connection, "close") == 0) {
+            closes++;
+            assert_true(cl_closed(&c, 3000));
+            cl_close(&c);
+            cl_open(&c, srv->port);
+            fresh = true;
+        }
+        resp_free(&r);
+    }
+    cl_close(&c);
+    int lok, lfailed;
+    load_stop(&l, &lok, &lfailed);
+    fprintf(stderr,
+            "max_requests under load: keep-alive client %d ok, %d failed, %d closes, %d retried; "
+            "load %d ok, %d failed; %d restarts\n",
+            ok, failed, closes, retries, lok, lfailed,
+            h_log_count(srv, "Autorestarting worker after current request."));
+    assert_int_equal(failed, 0);
+    assert_int_equal(lfailed, 0);
+    assert_true(closes > 0);
+    assert_true(h_log_count(srv, "Autorestarting worker after current request.") >= 4);
+}
+
+/* --- shutdown ------------------------------------------------------------ */
+
+/* TERM with idle keep-alive connections and one request in flight: the idle
+ * ones are closed at once, the request completes, exit 0. */
+static void test_graceful_term(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--keep-alive", "30",
+                           "--graceful-timeout", "10", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    cl_t idle[3], busy;
+    resp_t r;
+    for (int i = 0; i < 3; i++) {
+        cl_open(&idle[i], srv->port);
+        assert_int_equal(cl_get(&idle[i], "/pid", NULL, &r), 0);
+        assert_string_equal(r.connection, "keep-alive");
+        resp_free(&r);
+    }
+    cl_open(&busy, srv->port);
+    assert_true(cl_sends(&busy, "GET /sleep?2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert_true(h_wait_log(srv, "sleep: start", 1, 5000));
+    long long t0 = now_ms();
+    h_signal(srv, SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        assert_true(cl_closed(&idle[i], 1500));
+        assert_int_equal(idle[i].len, 0);
+        cl_close(&idle[i]);
+    }
+    long long idle_closed = now_ms() - t0;
+    assert_int_equal(cl_response(&busy, &r, false, 5000), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "slept 2.0");
+    assert_string_equal(r.connection, "close");
+    resp_free(&r);
+    assert_true(cl_closed(&busy, 2000));
+    cl_close(&busy);
+    assert_int_equal(h_wait_exit(srv, 10000), 0);
+    long long took = now_ms() - t0;
+    fprintf(stderr, "TERM: idle connections closed after %lld ms, exit after %lld ms\n",
+            idle_closed, took);
+    assert_true(took < 5000);
+    char want[64];
+    snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)w);
+    assert_int_equal(h_log_count(srv, want), 1);
+}
+
+/* INT or QUIT with a request in flight in a thread: out within ~1 s. */
+static void quick_stop(int sig)
+{
+    const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
+    start(extra);
+    the_worker();
+    cl_t c;
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /sleep?20 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert_true(h_wait_log(srv, "sleep: start", 1, 5000));
+    /* an idle keep-alive connection as well */
+    cl_t idle;
+    resp_t r;
+    cl_open(&idle, srv->port);
+    assert_int_equal(cl_get(&idle, "/pid", NULL, &r), 0);
+    resp_free(&r);
+    long long t0 = now_ms();
+    h_signal(srv, sig);
+    int rc = h_wait_exit(srv, 5000);
+    long long took = now_ms() - t0;
+    fprintf(stderr, "%s with a request in a thread: exit %d after %lld ms\n",
+            sig == SIGINT ? "INT" : "QUIT", rc, took);
+    assert_int_equal(rc, 0);
+    assert_true(took < 2000);
+    assert_true(cl_closed(&c, 2000));
+    assert_null(strstr(c.in ? c.in : "", "slept"));
+    assert_true(cl_closed(&idle, 2000));
+    cl_close(&c);
+    cl_close(&idle);
+}
+
+static void test_int_in_flight(void **state)
+{
+    (void)state;
+    quick_stop(SIGINT);
+}
+
+static void test_quit_in_flight(void **state)
+{
+    (void)state;
+    quick_stop(SIGQUIT);
+}
+
+/* --- worker timeout ------------------------------------------------------ */
+
+/* A request stuck past --timeout 2 in a thread: the loop keeps beating, the
+ * master sees the stuck request on the scoreboard: WORKER TIMEOUT and a new
+ * worker. */
+static void test_timeout(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--timeout", "2", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    cl_t c;
+    cl_open(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /sleep?30 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert_true(h_wait_log(srv, "sleep: start", 1, 5000));
+    long long t0 = now_ms();
+    /* the other threads still answer meanwhile */
+    assert_true(timed_get("/pid") >= 0);
+    char want[96];
+    snprintf(want, sizeof(want), "WORKER TIMEOUT (pid:%d)", (int)w);
+    assert_true(h_wait_log(srv, want, 1, 10000));
+    long long took = now_ms() - t0;
+    fprintf(stderr, "WORKER TIMEOUT after %lld ms\n", took);
+    assert_true(took >= 1000 && took < 7000);
+    assert_true(cl_closed(&c, 10000));
+    assert_null(strstr(c.in ? c.in : "", "slept"));
+    cl_close(&c);
+    long long end = now_ms() + 10000;
+    pid_t now = w;
+    while (now_ms() < end) {
+        pid_t kids[MAX_KIDS];
+        if (h_children(srv->pid, kids, MAX_KIDS) == 1 && kids[0] != w) {
+            now = kids[0];
+            break;
+        }
+        usleep(50000);
+    }
+    assert_int_not_equal(now, w);
+    char body[64];
+    assert_int_equal(h_get(srv->port, "/pid", body, sizeof(body)), 200);
+    assert_int_equal(atoi(body), now);
+}
+
+/* An idle gthread worker is not timed out: its loop beats (keep-alive
+ * connections open, no request running). */
+static void test_idle_not_timed_out(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "2", "--timeout", "1",
+                           "--keep-alive", "10", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    cl_t c;
+    resp_t r;
+    cl_open(&c, srv->port);
+    assert_int_equal(cl_get(&c, "/pid", NULL, &r), 0);
+    resp_free(&r);
+    sleep(3);
+    assert_int_equal(h_log_count(srv, "WORKER TIMEOUT"), 0);
+    assert_int_equal(the_worker(), w);
+    assert_int_equal(cl_get(&c, "/pid", NULL, &r), 0);
+    assert_int_equal(atoi(r.body), w);
+    resp_free(&r);
+    cl_close(&c);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_keepalive_rules, teardown),
+        cmocka_unit_test_teardown(test_keepalive_timeout, teardown),
+        cmocka_unit_test_teardown(test_keepalive_disabled, teardown),
+        cmocka_unit_test_teardown(test_pipelining, teardown),
+        cmocka_unit_test_teardown(test_multithread_flag, teardown),
+        cmocka_unit_test_teardown(test_multithread_wsgiapps_echo, teardown),
+        cmocka_unit_test_teardown(test_concurrency, teardown),
+        cmocka_unit_test_teardown(test_slow_head, teardown),
+        cmocka_unit_test_teardown(test_slow_head_one_thread, teardown),
+        cmocka_unit_test_teardown(test_slow_body, teardown),
+        cmocka_unit_test_teardown(test_stalled_body, teardown),
+        cmocka_unit_test_teardown(test_slow_body_one_thread, teardown),
+        cmocka_unit_test_teardown(test_sync_50_slow_clients, teardown),
+        cmocka_unit_test_teardown(test_stopped_reader, teardown),
+        cmocka_unit_test_teardown(test_stopped_reader_one_thread, teardown),
+        cmocka_unit_test_teardown(test_client_disappears, teardown),
+        cmocka_unit_test_teardown(test_max_requests_keepalive, teardown),
+        cmocka_unit_test_teardown(test_max_requests_under_load, teardown),
+        cmocka_unit_test_teardown(test_graceful_term, teardown),
+        cmocka_unit_test_teardown(test_int_in_flight, teardown),
+        cmocka_unit_test_teardown(test_quit_in_flight, teardown),
+        cmocka_unit_test_teardown(test_timeout, teardown),
+        cmocka_unit_test_teardown(test_idle_not_timed_out, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

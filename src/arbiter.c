@@ -624,7 +624,11 @@ static void reap_workers(cg_arbiter_t *a)
             cg_scoreboard_release(a->sb, a->workers[i].sb_slot);
         if (a->workers[i].tb_fd >= 0)
             close(a->workers[i].tb_fd);
-        cg_hook_worker hw = {.pid = pid, .ppid = a->pid, .age = a->workers[i].age};
+        cg_hook_worker hw = {.pid = pid,
+                             .ppid = a->pid,
+                             .age = a->workers[i].age,
+                             .max_requests = cg_config_int(a->cfg, CG_SET_max_requests),
+                             .timeout = cg_config_int(a->cfg, CG_SET_timeout)};
         a->workers[i] = a->workers[--a->nworkers];
         cg_hook_server hs = hook_server(a);
         if (cg_hook_call_server_worker(CG_SET_child_exit, &hs, &hw) != 0)

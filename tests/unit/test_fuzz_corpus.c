@@ -14,6 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int cg_fuzz_proxy_protocol(const uint8_t *data, size_t size);
+int cg_fuzz_connection(const uint8_t *data, size_t size);
 
 /* Run every file of dir through target; returns how many. */
 static int replay_dir(const char *dir, int (*target)(const uint8_t *, size_t))
@@ -65,11 +66,21 @@ static void test_fuzz_corpus_proxy_protocol(void **state)
     assert_true(replay_dir(dir, cg_fuzz_proxy_protocol) >= 10);
 }
 
+static void test_fuzz_corpus_connection(void **state)
+{
+    (void)state;
+    const char *root = getenv("CG_ROOT");
+    char dir[768];
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_connection", root ? root : ".");
+    assert_true(replay_dir(dir, cg_fuzz_connection) >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuzz_corpus_http_parser),
         cmocka_unit_test(test_fuzz_corpus_proxy_protocol),
+        cmocka_unit_test(test_fuzz_corpus_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,10 +8,19 @@ disturbs least).
 
     bench/bench.py [--workers 2] [--conns 1,16,64] [--duration 10] [--repeat 3]
                    [--servers cgunicorn,gunicorn,uwsgi] [--app hello]
+                   [--worker-class sync|gthread] [--threads N] [--keepalive]
 
 --servers cgunicorn,cgunicorn-top compares the headless server with the
 dashboard drawing in a tmux pane (the scoreboard's cost on the request path
 plus the dashboard's own CPU).
+
+--worker-class gthread --threads N runs cgunicorn and gunicorn with
+-k gthread --threads N and uWSGI with --threads N (same processes and
+threads).  --keepalive keeps connections alive: wrk does by default, uWSGI
+gets --http11-socket instead of --http-socket (cgunicorn's and gunicorn's
+gthread keep connections alive on their own; their sync workers never do).
+Without --keepalive a gthread run sends "Connection: close" with every
+request, so each request is a new connection, as against the sync workers.
 """
 import argparse
 import os
@@ -59,26 +68,39 @@ def tree_cpu(pid):
     return total / TICK
 
 
-def command(server, port, workers, app):
+def worker_args(args):
+    """The worker-class arguments cgunicorn and gunicorn share."""
+    if getattr(args, 'worker_class', 'sync') == 'gthread':
+        return ['-k', 'gthread', '--threads', str(args.threads)]
+    return []
+
+
+def command(server, port, workers, app, args=None):
     chdir, module, name, _ = APPS[app]
+    wargs = worker_args(args) if args is not None else []
     if server == 'cgunicorn-top':
         # the dashboard, drawing in a real terminal (a detached tmux pane)
         return ['tmux', '-L', 'cgbench-%d' % port, 'new-session', '-d', '-x', '120', '-y', '40',
-                '--', os.path.join(ROOT, 'build', 'cgunicorn-top'), '-w', str(workers), '-b',
-                '127.0.0.1:%d' % port, '--chdir', chdir, '%s:%s' % (module, name)]
+                '--', os.path.join(ROOT, 'build', 'cgunicorn-top'), '-w', str(workers)] + wargs + [
+                '-b', '127.0.0.1:%d' % port, '--chdir', chdir, '%s:%s' % (module, name)]
     if server == 'cgunicorn':
-        return [os.path.join(ROOT, 'build', 'cgunicorn'), '-w', str(workers), '-b',
-                '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
+        return [os.path.join(ROOT, 'build', 'cgunicorn'), '-w', str(workers)] + wargs + [
+                '-b', '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
                 '%s:%s' % (module, name)]
     if server == 'gunicorn':
-        return ['/usr/bin/python3', '-m', 'gunicorn', '-w', str(workers), '-b',
-                '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
+        return ['/usr/bin/python3', '-m', 'gunicorn', '-w', str(workers)] + wargs + [
+                '-b', '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
                 '%s:%s' % (module, name)]
     if server == 'uwsgi':
-        return ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:%d' % port,
-                '--master', '--processes', str(workers), '--chdir', chdir,
-                '--wsgi', '%s:%s' % (module, name), '--disable-logging', '--die-on-term',
-                '--need-app', '--lazy-apps']
+        keepalive = args is not None and args.keepalive
+        cmd = ['uwsgi', '--plugin', 'python3',
+               '--http11-socket' if keepalive else '--http-socket', '127.0.0.1:%d' % port,
+               '--master', '--processes', str(workers), '--chdir', chdir,
+               '--wsgi', '%s:%s' % (module, name), '--disable-logging', '--die-on-term',
+               '--need-app', '--lazy-apps']
+        if args is not None and args.worker_class == 'gthread':
+            cmd += ['--threads', str(args.threads)]
+        return cmd
     raise ValueError(server)
 
 
@@ -144,13 +166,13 @@ def run_one(server, conns, args):
     port = free_port()
     _, _, _, path = APPS[args.app]
     if server == 'cgunicorn-top':
-        subprocess.run(command(server, port, args.workers, args.app), check=True)
+        subprocess.run(command(server, port, args.workers, args.app, args), check=True)
         pane = Pane(port)
         try:
             return measure(server, pane.pid, port, path, conns, args)
         finally:
             pane.stop()
-    proc = subprocess.Popen(command(server, port, args.workers, args.app),
+    proc = subprocess.Popen(command(server, port, args.workers, args.app, args),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -169,17 +191,36 @@ def measure(server, pid, port, path, conns, args):
     socket errors, non-2xx count)."""
     if not wait_ready(port, path):
         raise RuntimeError('%s did not start' % server)
+    # a gthread run without --keepalive: a new connection for each request
+    close = (['-H', 'Connection: close']
+             if args.worker_class == 'gthread' and not args.keepalive else [])
     # warm-up
-    subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s', 'http://127.0.0.1:%d%s' % (port, path)],
-                   capture_output=True)
+    subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s'] + close +
+                   ['http://127.0.0.1:%d%s' % (port, path)], capture_output=True)
     cpu0 = tree_cpu(pid)
     threads = min(conns, 2)
-    out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
-                          '--latency', 'http://127.0.0.1:%d%s' % (port, path)],
-                         capture_output=True, text=True).stdout
+    wrk = subprocess.Popen(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
+                            '--latency'] + close + ['http://127.0.0.1:%d%s' % (port, path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # halfway: connections wrk opened that the server never accepted (a
+    # server with a thread per kept-alive connection leaves the rest in the
+    # listen queue; wrk reports neither their wait nor an error)
+    time.sleep(args.duration / 2)
+    unserved = listen_queue(port)
+    out = wrk.communicate()[0]
     cpu1 = tree_cpu(pid)
     rps, total, p99, errors, non2xx = parse_wrk(out)
-    return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx
+    return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx, unserved
+
+
+def listen_queue(port):
+    """Connections waiting in the accept queue of the listener on port."""
+    out = subprocess.run(['ss', '-Hltn', 'sport = :%d' % port], capture_output=True,
+                         text=True).stdout.split()
+    try:
+        return int(out[1])
+    except (IndexError, ValueError):
+        return -1
 
 
 def main():
@@ -190,25 +231,37 @@ def main():
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--servers', default='cgunicorn,gunicorn,uwsgi')
     ap.add_argument('--app', default='hello', choices=sorted(APPS))
+    ap.add_argument('--worker-class', default='sync', choices=['sync', 'gthread'],
+                    help='gthread: -k gthread --threads N (uWSGI: --threads N)')
+    ap.add_argument('--threads', type=int, default=4,
+                    help='threads per worker with --worker-class gthread')
+    ap.add_argument('--keepalive', action='store_true',
+                    help='keep connections alive (uWSGI: --http11-socket)')
     args = ap.parse_args()
     servers = [s for s in args.servers.split(',') if s != 'uwsgi' or shutil.which('uwsgi')]
     results = {}
-    print('app=%s workers=%d duration=%ds repeat=%d (servers alternated, medians)' %
-          (args.app, args.workers, args.duration, args.repeat))
+    print('app=%s workers=%d%s duration=%ds repeat=%d (servers alternated, medians)' %
+          (args.app, args.workers,
+           (' worker-class=gthread threads=%d' % args.threads
+            if args.worker_class == 'gthread' else '') +
+           (' keep-alive' if args.keepalive else ''),
+           args.duration, args.repeat))
     for conns in [int(c) for c in args.conns.split(',')]:
         for r in range(args.repeat):
             for server in (servers if r % 2 == 0 else list(reversed(servers))):
                 res = run_one(server, conns, args)
                 results.setdefault((server, conns), []).append(res)
-                print('  run %d c=%-3d %-10s %9.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s%s' % (
+                print('  run %d c=%-3d %-10s %9.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s%s%s' % (
                     r + 1, conns, server, res[0], res[1], res[2],
                     ('errors: ' + res[3]) if res[3] else '',
-                    (' non-2xx: %d' % res[4]) if res[4] else ''), flush=True)
+                    (' non-2xx: %d' % res[4]) if res[4] else '',
+                    (' unserved conns: %d' % res[5]) if res[5] > 0 else ''), flush=True)
     print()
     # ratios against gunicorn, or against the first server when it is absent
     ref = 'gunicorn' if 'gunicorn' in servers else servers[0]
-    print('%-6s %-14s %10s %8s %11s %12s %12s' % ('conns', 'server', 'req/s', 'p99 ms',
-                                                  'CPU us/req', 'req/s ratio', 'CPU ratio'))
+    print('%-6s %-14s %10s %8s %11s %12s %12s %9s' % ('conns', 'server', 'req/s', 'p99 ms',
+                                                       'CPU us/req', 'req/s ratio', 'CPU ratio',
+                                                       'unserved'))
     for conns in [int(c) for c in args.conns.split(',')]:
         base = results[(ref, conns)]
         base_rps = statistics.median(x[0] for x in base)
@@ -217,10 +270,11 @@ def main():
             rs = results[(server, conns)]
             rps = statistics.median(x[0] for x in rs)
             cpu = statistics.median(x[2] for x in rs)
-            print('%-6d %-14s %10.0f %8.2f %11.1f %11.2fx %11.3fx' % (
+            print('%-6d %-14s %10.0f %8.2f %11.1f %11.2fx %11.3fx %9d' % (
                 conns, server, rps, statistics.median(x[1] for x in rs), cpu, rps / base_rps,
-                cpu / base_cpu))
-    print('(ratios relative to %s)' % ref)
+                cpu / base_cpu, statistics.median(x[5] for x in rs)))
+    print('(ratios relative to %s; unserved: connections still in the listen queue halfway '
+          'through the run, never answered)' % ref)
 
 
 if __name__ == '__main__':

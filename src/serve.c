@@ -32,6 +32,11 @@
 #include "wsgi.h"
 
 #define BODY_BUF_SIZE (64 * 1024)
+/* Request bodies up to this size are read by the event loop before the
+ * request is handed on: a slow upload costs a connection, not a thread. */
+#define PREREAD_MAX (256 * 1024)
+/* Response bytes queued per connection for a client that reads slowly. */
+#define OUTQ_MAX (1024 * 1024)
 #define HEAD_BUF_START 4096
 #define LISTENER_TAG ((uint64_t)1 << 63) /* epoll data: a listener's index */
 #define RELOADER_TAG ((uint64_t)1 << 62)
@@ -53,6 +58,11 @@ struct conn {
     int64_t deadline_ns; /* cut off if still waiting then */
     bool busy;           /* a thread owns it */
     bool eof;            /* the client shut down its side */
+    size_t want;         /* head + body bytes to have before dispatching, 0 if unknown */
+    unsigned long nreq;  /* requests served on it */
+    cg_outq out;         /* response bytes the client was not ready for */
+    bool writing;        /* the loop is writing out before reading again */
+    bool close_after;    /* ... and then closing */
     size_t index;        /* in the loop's table */
     conn *next;          /* work queue */
 };
@@ -141,6 +151,7 @@ static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storag
     c->proxy_done = S.o->proxy_mode == CG_PROXY_OFF;
     describe_peer(c, ss);
     c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+    c->out.max = OUTQ_MAX;
     c->index = S.nconns;
     S.conns[S.nconns++] = c;
     return c;
@@ -154,13 +165,16 @@ static void conn_free(conn *c)
     S.conns[i]->index = i;
     close(c->fd);
     free(c->buf);
+    free(c->out.buf);
     free(c);
 }
 
-/* Watch c for the next bytes (one-shot: a single owner at a time). */
+/* Watch c for the next bytes, or for room to write what is queued
+ * (one-shot: a single owner at a time). */
 static int conn_arm(conn *c)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, .data.ptr = c};
+    struct epoll_event ev = {.events = (c->writing ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT | EPOLLRDHUP,
+                             .data.ptr = c};
     if (epoll_ctl(S.epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         return 0;
     return epoll_ctl(S.epfd, EPOLL_CTL_ADD, c->fd, &ev);
@@ -173,12 +187,13 @@ static int conn_read(conn *c)
     int got = 0;
 
     for (;;) {
+        size_t limit = c->want > S.max_head ? c->want : S.max_head;
         if (c->len == c->cap) {
-            if (c->cap >= S.max_head)
+            if (c->cap >= limit)
                 return 1; /* full: the parser decides (431) */
             size_t cap = c->cap ? c->cap * 2 : HEAD_BUF_START;
-            if (cap > S.max_head)
-                cap = S.max_head;
+            if (cap > limit)
+                cap = limit;
             char *b = realloc(c->buf, cap);
             if (b == NULL)
                 return -1;
@@ -187,6 +202,7 @@ static int conn_read(conn *c)
         }
         ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
         if (n > 0) {
+            /* a head must arrive within client_timeout of its first byte */
             if (c->len == 0)
                 c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
             c->len += (size_t)n;
@@ -234,6 +250,7 @@ static fate serve_requests(conn *c, scratch *sc)
         w.len = c->len;
         w.req = &sc->req;
         w.lim = &S.o->lim;
+        w.outq = S.o->threads > 0 ? &c->out : NULL;
         w.body_buf = sc->body_buf;
         w.body_cap = BODY_BUF_SIZE;
         if (head == CG_HTTP_INCOMPLETE) {
@@ -263,10 +280,13 @@ static fate serve_requests(conn *c, scratch *sc)
         if (S.o->on_request)
             S.o->on_request();
         cg_wsgi_handle(&w);
+        c->nreq++;
         cg_sb_request_end(w.status, (uint64_t)w.sent, (uint64_t)w.duration_us);
         cg_statsd_request(w.status, (double)w.duration_us / 1000.0);
         if (last)
             atomic_store(&S.stopping, true);
+        if (w.write_failed)
+            c->out.len = 0; /* the client is gone or would not read: drop the rest */
         if (w.close)
             return CLOSE;
         /* what is left is the next request (pipelined), or nothing */
@@ -298,8 +318,16 @@ static void release(conn *c, fate f)
     if (S.o->threads > 0)
         pthread_mutex_lock(&S.mu);
     c->busy = false;
-    if (f == CLOSE || c->eof || atomic_load(&S.stopping) || conn_arm(c) != 0)
+    if (c->out.len > 0) {
+        /* the loop writes the rest out as the client reads it */
+        c->writing = true;
+        c->close_after = f == CLOSE || c->eof || atomic_load(&S.stopping);
+        c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+        if (conn_arm(c) != 0)
+            conn_free(c);
+    } else if (f == CLOSE || c->eof || atomic_load(&S.stopping) || conn_arm(c) != 0) {
         conn_free(c);
+    }
     if (S.o->threads > 0)
         pthread_mutex_unlock(&S.mu);
 }
@@ -470,7 +498,57 @@ static void on_readable(conn *c)
         }
         return;
     }
+    /* a small body is read here too, unless the client waits for a 100
+     * Continue that only the app's first read sends */
+    const cg_http_request *req = &S.main_scratch.req;
+    if (head > 0 && !req->expect_continue && req->content_length > 0 &&
+        req->content_length <= PREREAD_MAX &&
+        c->len < (size_t)head + (size_t)req->content_length && !c->eof) {
+        if (c->want == 0) /* and the body within client_timeout of the head */
+            c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+        c->want = (size_t)head + (size_t)req->content_length;
+        if (conn_arm(c) != 0) {
+            pthread_mutex_lock(&S.mu);
+            conn_free(c);
+            pthread_mutex_unlock(&S.mu);
+        }
+        return;
+    }
+    c->want = 0;
     dispatch(c); /* complete, or an error the request path answers */
+}
+
+/* The client made room (main thread): write more of what is queued. */
+static void on_writable(conn *c)
+{
+    int r = cg_outq_flush(&c->out, c->fd);
+
+    pthread_mutex_lock(&S.mu);
+    if (r == 1) {
+        c->writing = false;
+        if (c->close_after) {
+            conn_free(c);
+        } else {
+            c->deadline_ns = now_ns() + (int64_t)S.o->keepalive_s * 1000000000LL;
+            if (conn_arm(c) != 0)
+                conn_free(c);
+        }
+    } else if (r < 0 || conn_arm(c) != 0) {
+        conn_free(c);
+    } else {
+        /* progress: the client is reading, give it more time */
+        c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+    }
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* An event on a connection. */
+static void on_conn_event(conn *c)
+{
+    if (c->writing)
+        on_writable(c);
+    else
+        on_readable(c);
 }
 
 /* Accept what is waiting on listener i. */
@@ -513,20 +591,53 @@ static void cut_off_slow(int64_t now)
     pthread_mutex_unlock(&S.mu);
 }
 
-/* Stop listening; close every connection nobody is serving. */
+/* Stop listening; close the connections that wait between requests.
+ * Connections whose first request is on its way are kept (see drain). */
 static void stop_listening(void)
 {
     for (size_t i = 0; i < S.o->nlisteners; i++)
         epoll_ctl(S.epfd, EPOLL_CTL_DEL, S.o->listeners[i].fd, NULL);
     pthread_mutex_lock(&S.mu);
     for (size_t i = 0; i < S.nconns;) {
-        if (!S.conns[i]->busy) {
-            conn_free(S.conns[i]);
+        conn *c = S.conns[i];
+        if (!c->busy && (c->nreq > 0 || *S.o->stop_quick)) {
+            conn_free(c);
             continue;
         }
         i++;
     }
     pthread_mutex_unlock(&S.mu);
+}
+
+/* After a graceful stop (TERM, max_requests): connections already accepted
+ * still get their first request answered - a client that connected just
+ * before the stop must not see its connection closed unanswered - until
+ * they are served or time out. */
+static void drain(struct epoll_event *evs, int nevs)
+{
+    int64_t until = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+
+    for (;;) {
+        size_t waiting = 0;
+        int64_t now = now_ns();
+
+        pthread_mutex_lock(&S.mu);
+        for (size_t i = 0; i < S.nconns; i++)
+            waiting += !S.conns[i]->busy;
+        pthread_mutex_unlock(&S.mu);
+        if (waiting == 0 || now >= until || *S.o->stop_quick)
+            break;
+        cut_off_slow(now);
+        S.o->tick();
+        int n = epoll_wait(S.epfd, evs, nevs, 100);
+        if (n < 0 && errno == EINTR)
+            S.o->interrupted();
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = evs[i].data.u64;
+            if (!(tag & (LISTENER_TAG | RELOADER_TAG)))
+                on_conn_event(evs[i].data.ptr);
+        }
+    }
 }
 
 int cg_serve(const cg_serve_opts *o)
@@ -578,12 +689,13 @@ int cg_serve(const cg_serve_opts *o)
             else if (tag == RELOADER_TAG)
                 o->reloader_event();
             else
-                on_readable(evs[i].data.ptr);
+                on_conn_event(evs[i].data.ptr);
         }
     }
     /* graceful: no new connections; the requests in progress finish */
     atomic_store(&S.stopping, true);
     stop_listening();
+    drain(evs, 256);
     if (pool) {
         pthread_mutex_lock(&S.mu);
         while ((S.active > 0 || S.qhead != NULL) && !*o->stop_quick) {

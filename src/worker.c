@@ -386,6 +386,7 @@ void cg_worker_main(const cg_worker_params *p)
         reload_nextra = cg_config_list(p->cfg, CG_SET_reload_extra_files, &reload_extra);
         o.reloader_fd = reloader ? cg_reloader_fd(reloader) : -1;
     }
+    cg_wsgi_set_stop_flag(&stop_graceful);
     cg_py_release_gil();
     cg_sb_set_state(CG_WS_IDLE);
     if (cg_serve(&o) != 0)

@@ -76,15 +76,99 @@ typedef struct {
 
 static PyTypeObject ResponseType;
 
+static volatile const sig_atomic_t *stop_flag;
+
+void cg_wsgi_set_stop_flag(volatile const sig_atomic_t *flag)
+{
+    stop_flag = flag;
+}
+
 /* A thread's scratch buffer for the response head. */
 static _Thread_local char *headbuf;
 static _Thread_local size_t headcap;
 
 /* Send every byte of iov, retrying on partial writes.  -1 on error. */
+/* The calling thread's output queue while it serves a request (gthread). */
+static _Thread_local cg_outq *t_outq;
+
+/* Wait until fd can take more bytes; false after client_timeout. */
+static bool wait_writable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, W.io_timeout_ms) > 0;
+}
+
+int cg_outq_flush(cg_outq *q, int fd)
+{
+    size_t off = 0;
+
+    while (off < q->len) {
+        ssize_t n = send(fd, q->buf + off, q->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        return -1;
+    }
+    memmove(q->buf, q->buf + off, q->len - off);
+    q->len -= off;
+    return q->len == 0 ? 1 : 0;
+}
+
+/* Queue iov's bytes behind what q holds; false if that would pass q->max. */
+static bool queue_iov(cg_outq *q, const struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    if (q->len + total > q->max)
+        return false;
+    if (q->len + total > q->cap) {
+        size_t cap = q->cap ? q->cap : 16384;
+        while (cap < q->len + total)
+            cap *= 2;
+        char *b = realloc(q->buf, cap);
+        if (b == NULL)
+            return false;
+        q->buf = b;
+        q->cap = cap;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(q->buf + q->len, iov[i].iov_base, iov[i].iov_len);
+        q->len += iov[i].iov_len;
+    }
+    return true;
+}
+
+/* Send what the output queue holds, waiting for the client as needed. */
+static int drain_queue(cg_outq *q, int fd)
+{
+    int rc;
+    while ((rc = cg_outq_flush(q, fd)) == 0)
+        if (!wait_writable(fd))
+            return -1;
+    return rc < 0 ? -1 : 0;
+}
+
+/* Send every byte of iov.  With an output queue (gthread), what the client
+ * is not ready for is queued for the event loop instead of waited for. */
 static int send_all(int fd, struct iovec *iov, int iovcnt)
 {
     struct msghdr msg = {0};
+    cg_outq *q = t_outq;
 
+    if (q && q->len > 0) {
+        /* keep the order: behind what is already waiting */
+        if (queue_iov(q, iov, iovcnt))
+            return 0;
+        if (drain_queue(q, fd) != 0)
+            return -1;
+    }
     while (iovcnt > 0) {
         ssize_t n;
 
@@ -95,10 +179,11 @@ static int send_all(int fd, struct iovec *iov, int iovcnt)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                /* a non-blocking socket (gthread): wait for room, but a
-                 * client that stops reading is cut off after client_timeout */
-                struct pollfd p = {.fd = fd, .events = POLLOUT};
-                if (poll(&p, 1, W.io_timeout_ms) > 0)
+                if (q && queue_iov(q, iov, iovcnt))
+                    return 0;
+                /* no queue, or it is full: wait for room, but a client that
+                 * stops reading is cut off after client_timeout */
+                if (wait_writable(fd))
                     continue;
             }
             return -1;
@@ -199,7 +284,7 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     Py_ssize_t slen, nlen, vlen, n;
     const char *status, *name, *value;
     size_t off;
-    bool close = c->close || !c->keep_alive_allowed;
+    bool close = c->close || !c->keep_alive_allowed || (stop_flag && *stop_flag);
 
     if (r->status == NULL) {
         PyErr_SetString(PyExc_AssertionError, "Response headers not set!");
@@ -1229,6 +1314,9 @@ static int try_sendfile(Response *r, PyObject *result)
         if (count > 0 && send_all_nogil(r->conn->fd, &iov, 1) != 0)
             goto ioerr;
     }
+    /* sendfile writes straight to the socket: what is queued goes first */
+    if (t_outq && t_outq->len > 0 && drain_queue(t_outq, r->conn->fd) != 0)
+        goto ioerr;
     off_t pos = (off_t)off;
     long long left = count;
     Py_BEGIN_ALLOW_THREADS while (left > 0)
@@ -1236,11 +1324,8 @@ static int try_sendfile(Response *r, PyObject *result)
         ssize_t n = sendfile(r->conn->fd, fd, &pos, left > (1LL << 30) ? (1 << 30) : left);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd p = {.fd = r->conn->fd, .events = POLLOUT};
-            if (poll(&p, 1, W.io_timeout_ms) > 0)
-                continue;
-        }
+        if (n < 0 && errno == EAGAIN && wait_writable(r->conn->fd))
+            continue;
         if (n <= 0)
             break;
         left -= n;
@@ -1490,6 +1575,7 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     if (!req->keep_alive)
         c->close = true;
 
+    t_outq = c->outq;
     cg_py_acquire_gil();
     input = PyObject_New(Input, &InputType);
     r = PyObject_New(Response, &ResponseType);
@@ -1568,6 +1654,7 @@ finish:
         clock_gettime(CLOCK_MONOTONIC, &t1);
         c->status = r->status_code;
         c->sent = r->sent;
+        c->write_failed = r->io_error;
         c->duration_us =
             (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
@@ -1586,6 +1673,7 @@ finish:
     /* a signal that arrived while C code ran: its handler runs now */
     cg_py_check_signals();
     cg_py_release_gil();
+    t_outq = NULL;
 }
 
 void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)

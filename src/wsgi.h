@@ -5,12 +5,25 @@
 #define CG_WSGI_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "cgunicorn/config.h"
 #include "http_body.h"
 #include "http_parser.h"
 #include "sock.h"
+
+/* Response bytes the client was not ready for (gthread): the event loop
+ * writes them out later, so a client that stops reading costs memory up to
+ * max, not a thread.  Past max, the writer waits (up to client_timeout). */
+typedef struct {
+    char *buf;
+    size_t len, cap, max;
+} cg_outq;
+
+/* Write what q holds to fd without blocking.  1: all sent, 0: some left,
+ * -1: the client is gone. */
+int cg_outq_flush(cg_outq *q, int fd);
 
 /* One connection with one parsed request head. */
 typedef struct {
@@ -20,6 +33,7 @@ typedef struct {
     int remote_port;      /* -1 when there is none */
     const struct sockaddr *peer; /* the socket's real peer (for trust checks) */
     unsigned peer_len;
+    cg_outq *outq;        /* NULL: write synchronously (sync worker) */
     const char *proxy_protocol; /* PROXY header seen: "TCP4", ...; else NULL */
     char proxy_addr[64];
     int proxy_port;
@@ -35,6 +49,7 @@ typedef struct {
     bool close;           /* out: close the connection after this request */
     long long requests;   /* out: incremented per request handled */
     int status;           /* out: the status sent (0 if none) */
+    bool write_failed;    /* out: the client stopped reading or went away */
     long long sent;       /* out: body bytes sent */
     long long duration_us; /* out: from the head parsed to the response done */
 } cg_wsgi_conn;
@@ -48,6 +63,10 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen);
  * app exceptions become a 500 (or a closed connection once headers went
  * out).  Sets c->close when the connection cannot be reused. */
 void cg_wsgi_handle(cg_wsgi_conn *c);
+
+/* A flag that, once set, makes every response from then on close its
+ * connection (the worker is stopping gracefully). */
+void cg_wsgi_set_stop_flag(volatile const sig_atomic_t *flag);
 
 /* Write an error page for a request that could not be parsed and log
  * "Invalid request from ip=..." (no app call, no GIL needed). */

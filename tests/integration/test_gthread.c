@@ -1109,6 +1109,39 @@ static void test_max_requests_keepalive(void **state)
     assert_true(h_wait_log(srv, "Autorestarting worker after current request.", 3, 3000));
 }
 
+/* A connection the worker accepted whose request had not arrived yet when
+ * the worker reached max_requests is still a request in flight: it is
+ * answered (with Connection: close), not dropped unanswered. */
+static void test_max_requests_fresh_connection(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--max-requests", "3", NULL};
+    start(extra);
+    pid_t w = the_worker();
+    cl_t fresh, c;
+    resp_t r;
+    cl_open(&fresh, srv->port);
+    usleep(200000); /* accepted and waiting for its request */
+    cl_open(&c, srv->port);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(cl_get(&c, "/pid", NULL, &r), 0);
+        assert_int_equal(atoi(r.body), w);
+        assert_string_equal(r.connection, i < 3 ? "keep-alive" : "close");
+        resp_free(&r);
+    }
+    cl_close(&c);
+    usleep(20000);
+    assert_true(cl_sends(&fresh, "GET /pid HTTP/1.1\r\nHost: x\r\n\r\n"));
+    int rc = cl_response(&fresh, &r, false, 5000);
+    if (rc != 0)
+        fprintf(stderr, "the accepted connection was closed unanswered when its worker retired\n");
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.connection, "close");
+    resp_free(&r);
+    cl_close(&fresh);
+}
+
 /* Keep-alive clients and a Connection: close load across many recyclings
  * of two workers: no request fails.  A keep-alive client sees close on the
  * last response its worker gives; a request it sends on a connection the
@@ -1127,7 +1160,7 @@ static void test_max_requests_under_load(void **state)
     cl_open(&c, srv->port);
     bool fresh = true;
     long long t0 = now_ms();
-    while (now_ms() - t0 < 4000) {
+    while (now_ms() - t0 < 6000) {
         resp_t r;
         if (cl_get(&c, "/pid", NULL, &r) != 0) {
             bool nothing = c.len == 0;
@@ -1353,6 +1386,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stopped_reader_one_thread, teardown),
         cmocka_unit_test_teardown(test_client_disappears, teardown),
         cmocka_unit_test_teardown(test_max_requests_keepalive, teardown),
+        cmocka_unit_test_teardown(test_max_requests_fresh_connection, teardown),
         cmocka_unit_test_teardown(test_max_requests_under_load, teardown),
         cmocka_unit_test_teardown(test_graceful_term, teardown),
         cmocka_unit_test_teardown(test_int_in_flight, teardown),

@@ -719,6 +719,7 @@ static ssize_t header_semantics(hstate *st, const char *name, size_t nlen, bool 
             if (st->host)
                 return fail(err, E_HEADER, name, nlen, R_UPPER, 0, 0);
             st->host = true;
+            st->req->has_host = true;
         }
         break;
     case 6:

@@ -268,6 +268,15 @@ static fate serve_requests(conn *c, scratch *sc)
             cg_sb_request_end(w.status, 0, 0);
             return CLOSE;
         }
+        if (sc->req.version_minor >= 1 && !sc->req.has_host) {
+            /* stricter than gunicorn (RFC 9112 3.2): HTTP/1.1 names its Host */
+            cg_http_error e = {.status = 400, .reason = "Bad Request"};
+            snprintf(e.msg, sizeof(e.msg), "Missing Host header");
+            e.detail_len = strlen(e.msg);
+            cg_wsgi_reject(&w, &e);
+            cg_sb_request_end(w.status, 0, 0);
+            return CLOSE;
+        }
         w.head_len = (size_t)head;
         unsigned long long nr = atomic_fetch_add(&S.served, 1) + 1;
         bool last = nr >= S.o->max_requests;

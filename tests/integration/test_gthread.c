@@ -32,6 +32,13 @@
 static srv_t *srv;
 static pid_t load_pid = -1;
 
+static char file_path[64];
+
+static void remove_file(void)
+{
+    unlink(file_path);
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -384,8 +391,8 @@ static int cl_get(cl_t *c, const char *path, const char *extra, resp_t *r)
 static long long timed_get(const char *path)
 {
     char req[256], resp[4096];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                     path);
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
     long long t0 = now_ms();
     int got = h_http(srv->port, req, (size_t)n, resp, sizeof(resp), 3000);
     long long ms = now_ms() - t0;
@@ -463,7 +470,8 @@ static void test_keepalive_rules(void **state)
     /* HTTP/1.0 with Connection: keep-alive stays open */
     cl_open(&c, srv->port);
     for (int i = 0; i < 3; i++) {
-        assert_true(cl_sends(&c, "GET /h10ka HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+        assert_true(
+            cl_sends(&c, "GET /h10ka HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
         assert_int_equal(cl_response(&c, &r, false, 5000), 0);
         assert_ptr_equal(strstr(r.head, "HTTP/1.0 200 OK\r\n"), r.head);
         assert_string_equal(r.connection, "keep-alive");
@@ -633,13 +641,19 @@ static void test_multithread_flag(void **state)
 static void test_multithread_wsgiapps_echo(void **state)
 {
     (void)state;
-    const char *argv[] = {"-b", "127.0.0.1:{port}", "-k", "gthread", "--threads", "4",
-                          "wsgiapps:echo", NULL};
+    const char *gthread[] = {"-b", "127.0.0.1:{port}", "-k", "gthread", "--threads",
+                             "4",  "wsgiapps:echo",    NULL};
+    const char *sync[] = {"-b", "127.0.0.1:{port}", "-k", "sync", "wsgiapps:echo", NULL};
     char body[16384];
-    srv = h_start_ready(NULL, argv, 20000);
+    srv = h_start_ready(NULL, gthread, 20000);
     assert_non_null(srv);
     assert_int_equal(h_get(srv->port, "/", body, sizeof(body)), 200);
     assert_non_null(strstr(body, "\"wsgi.multithread\": true"));
+    stop_checked();
+    srv = h_start_ready(NULL, sync, 20000);
+    assert_non_null(srv);
+    assert_int_equal(h_get(srv->port, "/", body, sizeof(body)), 200);
+    assert_non_null(strstr(body, "\"wsgi.multithread\": false"));
 }
 
 /* --- the thread pool ----------------------------------------------------- */
@@ -692,8 +706,8 @@ typedef struct {
     size_t len, first;
     int limit_ms;
     int fd;
-    long long cut;  /* ms after the first byte when the server cut it off; -1 */
-    char got[512];  /* what the server sent it */
+    long long cut; /* ms after the first byte when the server cut it off; -1 */
+    char got[512]; /* what the server sent it */
 } trickler;
 
 static void *trickle_thread(void *arg)
@@ -971,8 +985,8 @@ static void test_client_disappears(void **state)
     const char *extra[] = {"-k", "gthread", "--threads", "4", NULL};
     start(extra);
     pid_t w = the_worker();
-    static const char *paths[] = {"/stream_slow?2", "/big?52428800", "/big_cl?52428800",
-                                  "/file", "/fileobj"};
+    static const char *paths[] = {"/stream_slow?2", "/big?52428800", "/big_cl?52428800", "/file",
+                                  "/fileobj"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         for (int rst = 0; rst < 2; rst++) {
             cl_t c;
@@ -1150,8 +1164,8 @@ static void test_max_requests_fresh_connection(void **state)
 static void test_max_requests_under_load(void **state)
 {
     (void)state;
-    const char *extra[] = {"-k", "gthread", "--threads", "4", "-w",
-                           "2",  "--max-requests", "5", NULL};
+    const char *extra[] = {"-k", "gthread",        "--threads", "4", "-w",
+                           "2",  "--max-requests", "5",         NULL};
     start(extra);
     load_t l;
     load_start(&l, srv->port);
@@ -1212,8 +1226,8 @@ static void test_max_requests_under_load(void **state)
 static void test_graceful_term(void **state)
 {
     (void)state;
-    const char *extra[] = {"-k", "gthread", "--threads", "4", "--keep-alive", "30",
-                           "--graceful-timeout", "10", NULL};
+    const char *extra[] = {
+        "-k", "gthread", "--threads", "4", "--keep-alive", "30", "--graceful-timeout", "10", NULL};
     start(extra);
     pid_t w = the_worker();
     cl_t idle[3], busy;
@@ -1347,8 +1361,8 @@ static void test_timeout(void **state)
 static void test_idle_not_timed_out(void **state)
 {
     (void)state;
-    const char *extra[] = {"-k", "gthread", "--threads", "2", "--timeout", "1",
-                           "--keep-alive", "10", NULL};
+    const char *extra[] = {"-k", "gthread",      "--threads", "2", "--timeout",
+                           "1",  "--keep-alive", "10",        NULL};
     start(extra);
     pid_t w = the_worker();
     cl_t c;
@@ -1368,6 +1382,10 @@ static void test_idle_not_timed_out(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* the file apps/http11apps.py serves through wsgi.file_wrapper */
+    snprintf(file_path, sizeof(file_path), "/tmp/cg-http11-file-%d", (int)getpid());
+    setenv("CG_HTTP11_FILE", file_path, 1);
+    atexit(remove_file);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_keepalive_rules, teardown),
         cmocka_unit_test_teardown(test_keepalive_timeout, teardown),

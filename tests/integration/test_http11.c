@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,16 @@ static const char *const class_name[NCLASSES] = {"sync", "gthread"};
 
 static srv_t *shared[NCLASSES]; /* one server per class, kept across cases */
 static pid_t shared_worker[NCLASSES];
-static srv_t *own;              /* a case's own server (other settings) */
-static srv_t *srv;              /* the server the current case talks to */
+static srv_t *own; /* a case's own server (other settings) */
+static srv_t *srv; /* the server the current case talks to */
 static pid_t worker;
+
+static char file_path[64];
+
+static void remove_file(void)
+{
+    unlink(file_path);
+}
 
 static long long now_ms(void)
 {
@@ -104,8 +112,7 @@ static srv_t *use(int k, const char *const *extra)
     assert_non_null(s);
     if (extra == NULL) {
         if (shared[k]) {
-            fprintf(stderr, "the shared %s server was gone or its worker changed\n",
-                    class_name[k]);
+            fprintf(stderr, "the shared %s server was gone or its worker changed\n", class_name[k]);
             h_stop(shared[k]);
         }
         shared[k] = s;
@@ -525,6 +532,76 @@ static void test_expect_continue_ignored(void **state)
     assert_alive();
 }
 
+/* The app ignores a large body (1 MB, more than the loop reads ahead):
+ * the answer arrives whole (no reset eats it), and the Connection header
+ * tells the truth - "close" and the server closes, or "keep-alive" and the
+ * next request is answered. */
+typedef struct {
+    int fd;
+    const char *buf;
+    size_t len;
+    bool ok;
+} sender;
+
+static void *send_thread(void *arg)
+{
+    sender *t = arg;
+    size_t off = 0;
+    while (off < t->len) {
+        ssize_t w = send(t->fd, t->buf + off, t->len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    t->ok = off == t->len;
+    return NULL;
+}
+
+static void test_ignored_body(void **state)
+{
+    use(K, NULL);
+    enum { SIZE = 1024 * 1024 };
+    char *req = malloc(SIZE + 128);
+    assert_non_null(req);
+    int hl =
+        snprintf(req, 128, "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", SIZE);
+    memset(req + hl, 'b', SIZE);
+    cl_t c;
+    resp_t r;
+    cl_srv(&c);
+    sender t = {.fd = c.fd, .buf = req, .len = (size_t)hl + SIZE};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_thread, &t), 0);
+    int rc = cl_response(&c, &r, false, 5000);
+    if (rc != 0)
+        fprintf(stderr, "no whole response (%s)\n", c.eof ? "closed or reset" : "timeout");
+    if (rc != 0)
+        shutdown(c.fd, SHUT_RDWR);
+    pthread_join(th, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ignored");
+    char conn[32];
+    snprintf(conn, sizeof(conn), "%s", r.connection);
+    resp_free(&r);
+    if (strcmp(conn, "close") == 0) {
+        assert_true(cl_closed(&c, 3000));
+    } else {
+        assert_int_equal(K, GTHREAD);
+        rc = t.ok && cl_sends(&c, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+                 ? cl_response(&c, &r, false, 3000)
+                 : -1;
+        if (rc != 0)
+            fprintf(stderr, "the response said keep-alive, then the server closed\n");
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(r.body, "\"path\": \"/after\""));
+        resp_free(&r);
+    }
+    free(req);
+    cl_close(&c);
+    assert_alive();
+}
+
 /* Head and body in one write: the body is there, a 100 may or may not come
  * first (RFC 9110 10.1.1), then the answer. */
 static void test_expect_continue_body_at_once(void **state)
@@ -552,7 +629,8 @@ static void test_expect_other_417(void **state)
     use(K, NULL);
     bool closed;
     char *out;
-    const char *raw = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\nhello";
+    const char *raw =
+        "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\nhello";
     out = exchange(raw, strlen(raw), 3000, &closed);
     assert_ptr_equal(strstr(out, "HTTP/1.1 417 Expectation Failed\r\n"), out);
     assert_null(strstr(out, "\"path\""));
@@ -752,18 +830,61 @@ static void test_host_rules(void **state)
 
 #define FILE_SIZE (1024 * 1024 + 17)
 
+/* read(2)-family system calls the worker made so far (/proc/PID/io
+ * syscr, all threads): sendfile(2) of a whole file counts once, reading it
+ * in 8 kB blocks more than a hundred times. */
+static long long syscr(pid_t pid)
+{
+    char path[64], line[128];
+    long long n = -1;
+    snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "syscr: %lld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* GET /file on a new connection: the number of reads the worker made.
+ * With sendfile the length is known (Content-Length), without it the file
+ * is iterated (chunked). */
+static long long get_file_reads(bool sendfile)
+{
+    cl_t c;
+    resp_t r;
+    long long before = syscr(worker);
+    cl_srv(&c);
+    assert_true(cl_sends(&c, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert_int_equal(cl_response(&c, &r, false, 10000), 0);
+    assert_int_equal(r.clen, sendfile ? FILE_SIZE : -1);
+    assert_int_equal(r.chunked, !sendfile);
+    assert_int_equal(r.body_len, FILE_SIZE);
+    assert_int_equal(pattern_mismatch(r.body, r.body_len, 0), -1);
+    resp_free(&r);
+    assert_true(cl_closed(&c, 2000));
+    cl_close(&c);
+    return syscr(worker) - before;
+}
+
 static void test_file_wrapper_file(void **state)
 {
     use(K, NULL);
     cl_t c;
     resp_t r;
+    get_file_reads(true); /* the app creates the file on its first call */
+    long long reads = get_file_reads(true);
+    fprintf(stderr, "%s: a 1 MB file_wrapper response took %lld reads\n", class_name[K], reads);
+    if (syscr(worker) >= 0)
+        assert_true(reads < 32); /* sendfile(2), not read() in blocks */
     cl_srv(&c);
     for (int i = 0; i < (K == GTHREAD ? 2 : 1); i++) {
         /* from the start, then (kept alive) from an offset */
         size_t off = i == 0 ? 0 : 100;
         char req[128];
-        snprintf(req, sizeof(req), "GET /file%s HTTP/1.1\r\nHost: x\r\n\r\n",
-                 off ? "?100" : "");
+        snprintf(req, sizeof(req), "GET /file%s HTTP/1.1\r\nHost: x\r\n\r\n", off ? "?100" : "");
         assert_true(cl_sends(&c, req));
         assert_int_equal(cl_response(&c, &r, false, 10000), 0);
         assert_int_equal(r.status, 200);
@@ -783,6 +904,19 @@ static void test_file_wrapper_file(void **state)
     assert_true(cl_closed(&c, 2000));
     assert_int_equal(c.len, 0);
     cl_close(&c);
+}
+
+/* --no-sendfile: the same bytes, read in blocks. */
+static void test_file_wrapper_no_sendfile(void **state)
+{
+    const char *extra[] = {"--no-sendfile", NULL};
+    use(K, extra);
+    get_file_reads(false);
+    long long reads = get_file_reads(false);
+    fprintf(stderr, "%s --no-sendfile: a 1 MB file_wrapper response took %lld reads\n",
+            class_name[K], reads);
+    if (syscr(worker) >= 0)
+        assert_true(reads > 100);
 }
 
 static void test_file_wrapper_object(void **state)
@@ -857,7 +991,8 @@ static void test_large_upload(void **state)
     cl_close(&c);
 
     cl_srv(&c);
-    assert_true(cl_sends(&c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    assert_true(
+        cl_sends(&c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
     for (size_t off = 0; off < SIZE; off += 100000) {
         size_t n = SIZE - off < 100000 ? SIZE - off : 100000;
         char sz[32];
@@ -929,14 +1064,15 @@ typedef struct {
     const char *name;
     const char *raw; /* NULL: built */
     char *(*build)(size_t *len);
-    int status;      /* the status when one is sent (0: any 4xx/5xx or none) */
+    int status; /* the status when one is sent (0: any 4xx/5xx or none) */
 } smuggle_case;
 
 #define SMUGGLED "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 
 static char *build_nul_in_name(size_t *len)
 {
-    static const char raw[] = "POST / HTTP/1.1\r\nHost: x\r\nContent\0Length: 5\r\n\r\nhello" SMUGGLED;
+    static const char raw[] =
+        "POST / HTTP/1.1\r\nHost: x\r\nContent\0Length: 5\r\n\r\nhello" SMUGGLED;
     char *b = malloc(sizeof(raw));
     memcpy(b, raw, sizeof(raw));
     *len = sizeof(raw) - 1;
@@ -945,7 +1081,8 @@ static char *build_nul_in_name(size_t *len)
 
 static char *build_nul_in_cl(size_t *len)
 {
-    static const char raw[] = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\0 10\r\n\r\nhello" SMUGGLED;
+    static const char raw[] =
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\0 10\r\n\r\nhello" SMUGGLED;
     char *b = malloc(sizeof(raw));
     memcpy(b, raw, sizeof(raw));
     *len = sizeof(raw) - 1;
@@ -1517,6 +1654,7 @@ int main(void)
         {"expect_continue_read", test_expect_continue_read},
         {"expect_continue_ignored", test_expect_continue_ignored},
         {"expect_continue_body_at_once", test_expect_continue_body_at_once},
+        {"ignored_body", test_ignored_body},
         {"expect_other_417", test_expect_other_417},
         {"chunked_request", test_chunked_request},
         {"chunked_response", test_chunked_response},
@@ -1526,6 +1664,7 @@ int main(void)
         {"underscore_headers", test_underscore_headers},
         {"host_rules", test_host_rules},
         {"file_wrapper_file", test_file_wrapper_file},
+        {"file_wrapper_no_sendfile", test_file_wrapper_no_sendfile},
         {"file_wrapper_object", test_file_wrapper_object},
         {"large_response", test_large_response},
         {"large_upload", test_large_upload},
@@ -1545,6 +1684,10 @@ int main(void)
     size_t n = 0;
 
     signal(SIGPIPE, SIG_IGN);
+    /* the file apps/http11apps.py serves through wsgi.file_wrapper */
+    snprintf(file_path, sizeof(file_path), "/tmp/cg-http11-file-%d", (int)getpid());
+    setenv("CG_HTTP11_FILE", file_path, 1);
+    atexit(remove_file);
     for (int k = 0; k < NCLASSES; k++)
         for (size_t i = 0; i < NBOTH; i++) {
             snprintf(names[n], sizeof(names[n]), "%s: %s", class_name[k], both[i].name);
@@ -1563,8 +1706,8 @@ int main(void)
         }
     for (size_t i = 0; i < NBAD; i++) {
         snprintf(names[n], sizeof(names[n]), "gthread: bad %s", bad_cases[i].name);
-        tests[n] = (struct CMUnitTest){names[n], test_bad_case, NULL, teardown,
-                                       (void *)&bad_cases[i]};
+        tests[n] =
+            (struct CMUnitTest){names[n], test_bad_case, NULL, teardown, (void *)&bad_cases[i]};
         n++;
     }
     tests[n++] = (struct CMUnitTest){"gthread: default_limits_keepalive",

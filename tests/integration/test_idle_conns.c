@@ -158,8 +158,7 @@ static void test_ten_thousand_idle(void **state)
     }
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need * 2 : rl.rlim_max;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    fprintf(stderr, "open-files limit %lu (the server inherits it)\n",
-            (unsigned long)rl.rlim_cur);
+    fprintf(stderr, "open-files limit %lu (the server inherits it)\n", (unsigned long)rl.rlim_cur);
 
     const char *argv[] = {"-b",
                           "127.0.0.1:{port}",

@@ -159,15 +159,17 @@ def head(environ, start_response):
     return [body]
 
 
-_FILE = '/tmp/cg-http11-file-%d' % os.getpid()
+# the tests name it (and remove it); the default is per worker
+_FILE = os.environ.get('CG_HTTP11_FILE') or '/tmp/cg-http11-file-%d' % os.getpid()
 FILE_SIZE = 1024 * 1024 + 17
 
 
 def _file_path():
     if not os.path.exists(_FILE):
-        with open(_FILE + '.tmp', 'wb') as f:
+        tmp = '%s.%d.tmp' % (_FILE, os.getpid())
+        with open(tmp, 'wb') as f:
             f.write(pattern(0, FILE_SIZE))
-        os.rename(_FILE + '.tmp', _FILE)
+        os.rename(tmp, _FILE)
     return _FILE
 
 

@@ -275,6 +275,36 @@ static int head_reserve(size_t need)
     return 0;
 }
 
+/* Request bodies the app left unread are read and dropped after the
+ * response, so the connection can serve the next request - up to this much. */
+#define DRAIN_MAX (4 * 1024 * 1024)
+
+/* Can what the app has not read of the body be dropped after the response?
+ * Not when the client still waits for a 100 Continue (it may never send
+ * the body), nor for a chunked body or one larger than DRAIN_MAX. */
+static bool body_can_be_drained(const cg_wsgi_conn *c)
+{
+    const cg_body *b = &c->body;
+
+    if (b->done)
+        return true;
+    if (b->before_read != NULL) /* 100 Continue not sent: the body may never come */
+        return false;
+    return !b->chunked && b->remaining <= DRAIN_MAX;
+}
+
+/* Read and drop the rest of the body (without the GIL); false if the
+ * client does not send it. */
+static bool drain_body(cg_body *b)
+{
+    while (!b->done && !b->failed) {
+        b->start = b->end; /* drop */
+        if (cg_body_fill(b) < 0)
+            return false;
+    }
+    return !b->failed;
+}
+
 /* Serialise the status line and headers into headbuf; sets chunked,
  * content_length, no_body.  Returns the head's length, or -1 with a Python
  * exception set (invalid status or header from the app). */
@@ -284,7 +314,8 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     Py_ssize_t slen, nlen, vlen, n;
     const char *status, *name, *value;
     size_t off;
-    bool close = c->close || !c->keep_alive_allowed || (stop_flag && *stop_flag);
+    bool close = c->close || !c->keep_alive_allowed || (stop_flag && *stop_flag) ||
+                 !body_can_be_drained(c);
 
     if (r->status == NULL) {
         PyErr_SetString(PyExc_AssertionError, "Response headers not set!");
@@ -1660,7 +1691,13 @@ finish:
     }
     if (input)
         input->body = NULL;
-    /* unread body bytes would be taken for the next request */
+    /* unread body bytes would be taken for the next request: drop them, or
+     * close */
+    if (!c->body.done && !c->close) {
+        bool ok;
+        Py_BEGIN_ALLOW_THREADS ok = body_can_be_drained(c) && drain_body(&c->body);
+        Py_END_ALLOW_THREADS if (!ok) c->close = true;
+    }
     if (!c->body.done)
         c->close = true;
     c->requests++;

@@ -311,7 +311,8 @@ static fate serve_requests(conn *c, scratch *sc)
         }
         if (rest_len > c->cap)
             return CLOSE;
-        memmove(c->buf, rest, rest_len);
+        if (rest_len > 0)
+            memmove(c->buf, rest, rest_len);
         c->len = rest_len;
         c->deadline_ns = now_ns() + (int64_t)(rest_len ? S.o->client_timeout_s
                                                        : S.o->keepalive_s) * 1000000000LL;

@@ -9,7 +9,7 @@ export CG_ROOT="$(pwd)"
 # overflows and use-after-free everywhere.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 logdir="$B/test-logs"
 mkdir -p "$logdir"
 # cmocka programs, then the dashboard's tmux-driven scripts (which print the
@@ -25,7 +25,9 @@ for t in "$B"/tests/test_* tests/dashboard/test_*.sh; do
   rc=$?
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
-  p=${p:-0} f=${f:-0}
+  k=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+  p=${p:-0} f=${f:-0} k=${k:-0}
+  skipped=$((skipped + k))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)) failed=$((failed + f))
   if [ "$f" -ne 0 ]; then
@@ -35,5 +37,9 @@ for t in "$B"/tests/test_* tests/dashboard/test_*.sh; do
     echo "ok   $name ($p passed)"
   fi
 done
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -228,12 +228,21 @@ typedef enum { KEEP, CLOSE } fate;
 
 /* Serve every complete request in c->buf, in order (pipelining), with the
  * scratch of the calling thread.  KEEP: wait for more bytes; CLOSE. */
-static fate serve_requests(conn *c, scratch *sc)
+static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_error *perr)
 {
     for (;;) {
         cg_http_error err;
-        ssize_t head = cg_http_parse_request(c->buf, c->len, &S.o->lim, &sc->req, sc->hdrs,
-                                             S.o->lim.max_fields + 1, &err);
+        ssize_t head;
+        if (parsed != 0) {
+            /* the loop just parsed this head into sc (sync) */
+            head = parsed;
+            if (perr)
+                err = *perr;
+            parsed = 0;
+        } else {
+            head = cg_http_parse_request(c->buf, c->len, &S.o->lim, &sc->req, sc->hdrs,
+                                         S.o->lim.max_fields + 1, &err);
+        }
         cg_wsgi_conn w;
 
         memset(&w, 0, sizeof(w));
@@ -378,7 +387,7 @@ static void *pool_thread(void *arg)
         S.active++;
         pthread_mutex_unlock(&S.mu);
 
-        release(c, serve_requests(c, &sc));
+        release(c, serve_requests(c, &sc, 0, NULL));
 
         pthread_mutex_lock(&S.mu);
         S.active--;
@@ -389,11 +398,11 @@ static void *pool_thread(void *arg)
 }
 
 /* A complete head arrived on c: serve it now (sync) or queue it. */
-static void dispatch(conn *c)
+static void dispatch(conn *c, ssize_t head, const cg_http_error *err)
 {
     c->busy = true;
     if (S.o->threads == 0) {
-        release(c, serve_requests(c, &S.main_scratch));
+        release(c, serve_requests(c, &S.main_scratch, head, err));
         return;
     }
     pthread_mutex_lock(&S.mu);
@@ -535,7 +544,7 @@ static void on_readable(conn *c)
         return;
     }
     c->want = 0;
-    dispatch(c); /* complete, or an error the request path answers */
+    dispatch(c, head, &err); /* complete, or an error the request path answers */
 }
 
 /* The client made room (main thread): write more of what is queued. */

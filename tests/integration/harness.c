@@ -136,7 +136,8 @@ srv_t *h_start(const char *cwd, const char *const *argv)
 
 static bool port_open(int port)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -254,7 +255,8 @@ bool h_wait_log(srv_t *s, const char *needle, int count, int timeout_ms)
 
 int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     size_t len = 0;
@@ -347,12 +349,107 @@ int h_children(pid_t master, pid_t *out, int max)
             char *rp = strrchr(buf, ')');
             int ppid = 0;
             char state;
-            if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == master &&
-                state != 'Z')
+            if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == master && state != 'Z')
                 out[n++] = pid;
         }
         fclose(f);
     }
     closedir(d);
     return n;
+}
+
+static pid_t load_pid = -1;
+
+void h_load_kill(void)
+{
+    if (load_pid > 0) {
+        kill(load_pid, SIGKILL);
+        waitpid(load_pid, NULL, 0);
+    }
+    load_pid = -1;
+}
+
+bool h_load_start(h_load_t *l, int port, const char *path, const char *want_body, int max_requests,
+                  int max_ms)
+{
+    int ctl[2], res[2];
+    h_load_kill();
+    if (pipe(ctl) != 0)
+        return false;
+    if (pipe(res) != 0) {
+        close(ctl[0]);
+        close(ctl[1]);
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(ctl[0]);
+        close(ctl[1]);
+        close(res[0]);
+        close(res[1]);
+        return false;
+    }
+    if (pid == 0) {
+        int counts[2] = {0, 0};
+        long long end = now_ms() + max_ms;
+        bool told = false;
+        close(ctl[1]);
+        close(res[0]);
+        while ((max_requests <= 0 || counts[0] + counts[1] < max_requests) && now_ms() < end) {
+            struct pollfd p = {.fd = ctl[0], .events = POLLIN};
+            if (poll(&p, 1, 0) > 0)
+                break;
+            char body[256] = "";
+            int st = h_get(port, path, body, sizeof(body));
+            bool ok = st == 200 && (want_body == NULL || strcmp(body, want_body) == 0);
+            counts[ok ? 0 : 1]++;
+            if (!ok)
+                fprintf(stderr, "load: %s got %d '%.60s'\n", path, st, body);
+            if (!told && ok) {
+                char b = 's';
+                told = write(res[1], &b, 1) == 1;
+            }
+        }
+        if (write(res[1], counts, sizeof(counts)) != sizeof(counts))
+            _exit(1);
+        _exit(0);
+    }
+    close(ctl[0]);
+    close(res[1]);
+    load_pid = l->pid = pid;
+    l->ctl = ctl[1];
+    l->res = res[0];
+    /* wait for its first success: the load is really running */
+    struct pollfd p = {.fd = l->res, .events = POLLIN};
+    char b = 0;
+    if (poll(&p, 1, 10000) == 1 && read(l->res, &b, 1) == 1 && b == 's')
+        return true;
+    close(l->ctl);
+    close(l->res);
+    h_load_kill();
+    return false;
+}
+
+bool h_load_stop(h_load_t *l, int *ok, int *failed)
+{
+    int counts[2] = {-1, -1};
+    size_t got = 0;
+    close(l->ctl);
+    while (got < sizeof(counts)) {
+        struct pollfd p = {.fd = l->res, .events = POLLIN};
+        if (poll(&p, 1, 15000) != 1)
+            break;
+        ssize_t r = read(l->res, (char *)counts + got, sizeof(counts) - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(l->res);
+    if (load_pid == l->pid) {
+        waitpid(l->pid, NULL, 0);
+        load_pid = -1;
+    }
+    *ok = counts[0];
+    *failed = counts[1];
+    return got == sizeof(counts);
 }

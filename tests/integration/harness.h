@@ -13,7 +13,7 @@
 typedef struct {
     pid_t pid;
     int port;
-    char log[256];  /* stdout + stderr of the server */
+    char log[256]; /* stdout + stderr of the server */
 } srv_t;
 
 /* A free loopback TCP port. */
@@ -59,5 +59,27 @@ const char *h_path(char *buf, size_t cap, const char *rel);
 
 /* pids of the master's children (workers). */
 int h_children(pid_t master, pid_t *out, int max);
+
+/* A load child: a forked process looping h_get(port, path) (Connection:
+ * close) until h_load_stop, max_requests (0: no limit) or max_ms,
+ * counting ok and failed requests; it reports through a pipe.  At most one
+ * runs at a time. */
+typedef struct {
+    pid_t pid;
+    int ctl; /* closing it tells the child to stop */
+    int res; /* the child's reports */
+} h_load_t;
+
+/* Start the load child and wait (up to 10 s) for its first ok request.  A
+ * request is ok when its status is 200 and, with want_body non-NULL, its
+ * body equals want_body; failed requests are reported on stderr.  false if
+ * it could not start or never succeeded (the child is then killed). */
+bool h_load_start(h_load_t *l, int port, const char *path, const char *want_body, int max_requests,
+                  int max_ms);
+/* Tell the load child to stop, wait for it, and get its counts.  false if
+ * they did not arrive within 15 s. */
+bool h_load_stop(h_load_t *l, int *ok, int *failed);
+/* Kill the running load child, if any (for teardowns). */
+void h_load_kill(void);
 
 #endif

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "harness.h"
 
 #define MAX_KIDS 16
 
 static srv_t *srv;
-static pid_t load_pid = -1;
 
 static char file_path[64];
 
@@ -56,11 +56,7 @@ static int teardown(void **state)
 {
     int rc = 0;
     (void)state;
-    if (load_pid > 0) {
-        kill(load_pid, SIGKILL);
-        waitpid(load_pid, NULL, 0);
-        load_pid = -1;
-    }
+    h_load_kill();
     if (srv) {
         char *log = h_log(srv);
         if (sanitizer_report(log)) {
@@ -113,277 +109,6 @@ static pid_t the_worker(void)
     }
     fail_msg("no single worker");
     return -1;
-}
-
-/* --- a small HTTP client ------------------------------------------------ */
-
-typedef struct {
-    int fd;
-    char *in; /* bytes received, not yet consumed */
-    size_t len, cap;
-    bool eof;
-} cl_t;
-
-typedef struct {
-    int status;
-    char head[8192]; /* status line and headers */
-    char *body;      /* malloc'd, NUL-terminated */
-    size_t body_len;
-    bool chunked;
-    long long clen;
-    char connection[32];
-} resp_t;
-
-static int connect_to(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static void cl_open(cl_t *c, int port)
-{
-    memset(c, 0, sizeof(*c));
-    c->fd = connect_to(port);
-    assert_true(c->fd >= 0);
-}
-
-static void cl_close(cl_t *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    free(c->in);
-    c->in = NULL;
-    c->len = c->cap = 0;
-}
-
-static bool cl_send(cl_t *c, const void *p, size_t n)
-{
-    for (size_t off = 0; off < n;) {
-        ssize_t w = send(c->fd, (const char *)p + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0)
-            return false;
-        off += (size_t)w;
-    }
-    return true;
-}
-
-static bool cl_sends(cl_t *c, const char *s)
-{
-    return cl_send(c, s, strlen(s));
-}
-
-/* Read what arrives within timeout_ms: >0 bytes, 0 at EOF (or reset), -1
- * on timeout. */
-static int cl_fill(cl_t *c, int timeout_ms)
-{
-    if (c->eof)
-        return 0;
-    if (c->cap - c->len < 65536) {
-        c->cap = c->cap ? c->cap * 2 : 131072;
-        c->in = realloc(c->in, c->cap);
-        assert_non_null(c->in);
-    }
-    struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    if (poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
-        return -1;
-    ssize_t r = recv(c->fd, c->in + c->len, c->cap - c->len - 1, 0);
-    if (r <= 0) {
-        c->eof = true;
-        return 0;
-    }
-    c->len += (size_t)r;
-    c->in[c->len] = '\0';
-    return (int)r;
-}
-
-/* Until n bytes are buffered; false at EOF or the deadline. */
-static bool cl_want(cl_t *c, size_t n, long long deadline)
-{
-    while (c->len < n)
-        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
-            return false;
-    return true;
-}
-
-/* Offset of the first CRLF at or after from (waiting for it), or -1. */
-static long cl_line(cl_t *c, size_t from, long long deadline)
-{
-    for (;;) {
-        if (c->len >= from + 2) {
-            char *p = memmem(c->in + from, c->len - from, "\r\n", 2);
-            if (p)
-                return p - c->in;
-        }
-        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
-            return -1;
-    }
-}
-
-static void cl_consume(cl_t *c, size_t n)
-{
-    memmove(c->in, c->in + n, c->len - n);
-    c->len -= n;
-    if (c->in)
-        c->in[c->len] = '\0';
-}
-
-/* The value of header name in a response head ("" if absent). */
-static const char *resp_header(const resp_t *r, const char *name, char *out, size_t cap)
-{
-    const char *p = strstr(r->head, "\r\n");
-    size_t nl = strlen(name);
-    out[0] = '\0';
-    while (p && p[2] != '\0') {
-        p += 2;
-        const char *e = strstr(p, "\r\n");
-        if (e == NULL)
-            e = p + strlen(p);
-        if ((size_t)(e - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, cap, "%.*s", (int)(e - v), v);
-            return out;
-        }
-        p = e;
-    }
-    return out;
-}
-
-static void resp_free(resp_t *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-/* Read one response.  no_body: the request was HEAD.  0, or -1 when the
- * connection ended (or timed out) before a whole response. */
-static int cl_response(cl_t *c, resp_t *r, bool no_body, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    char v[64];
-
-    memset(r, 0, sizeof(*r));
-    r->clen = -1;
-    size_t end = 0;
-    for (;;) {
-        char *p = c->len >= 4 ? memmem(c->in, c->len, "\r\n\r\n", 4) : NULL;
-        if (p) {
-            end = (size_t)(p - c->in) + 4;
-            break;
-        }
-        if (cl_fill(c, (int)(deadline - now_ms())) <= 0)
-            return -1;
-    }
-    snprintf(r->head, sizeof(r->head), "%.*s", (int)end, c->in);
-    cl_consume(c, end);
-    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
-        return -1;
-    resp_header(r, "Connection", r->connection, sizeof(r->connection));
-    r->chunked = strcasecmp(resp_header(r, "Transfer-Encoding", v, sizeof(v)), "chunked") == 0;
-    if (resp_header(r, "Content-Length", v, sizeof(v))[0])
-        r->clen = atoll(v);
-    size_t cap = 1024, len = 0;
-    r->body = malloc(cap);
-    assert_non_null(r->body);
-    r->body[0] = '\0';
-    if (no_body || r->status < 200 || r->status == 204 || r->status == 304)
-        return 0;
-    if (r->chunked) {
-        for (;;) {
-            long e = cl_line(c, 0, deadline);
-            if (e < 0)
-                return -1;
-            unsigned long long size = strtoull(c->in, NULL, 16);
-            cl_consume(c, (size_t)e + 2);
-            if (size == 0) {
-                /* trailers, then the empty line */
-                for (;;) {
-                    e = cl_line(c, 0, deadline);
-                    if (e < 0)
-                        return -1;
-                    cl_consume(c, (size_t)e + 2);
-                    if (e == 0)
-                        break;
-                }
-                break;
-            }
-            if (!cl_want(c, size + 2, deadline))
-                return -1;
-            while (len + size + 1 > cap) {
-                cap *= 2;
-                r->body = realloc(r->body, cap);
-                assert_non_null(r->body);
-            }
-            memcpy(r->body + len, c->in, size);
-            len += size;
-            cl_consume(c, size + 2);
-        }
-    } else if (r->clen >= 0) {
-        if (!cl_want(c, (size_t)r->clen, deadline))
-            return -1;
-        if ((size_t)r->clen + 1 > cap) {
-            cap = (size_t)r->clen + 1;
-            r->body = realloc(r->body, cap);
-            assert_non_null(r->body);
-        }
-        memcpy(r->body, c->in, (size_t)r->clen);
-        len = (size_t)r->clen;
-        cl_consume(c, len);
-    } else {
-        /* delimited by the close */
-        while (cl_fill(c, (int)(deadline - now_ms())) > 0)
-            ;
-        if (!c->eof)
-            return -1;
-        cap = c->len + 1;
-        r->body = realloc(r->body, cap);
-        memcpy(r->body, c->in, c->len);
-        len = c->len;
-        cl_consume(c, c->len);
-    }
-    r->body[len] = '\0';
-    r->body_len = len;
-    return 0;
-}
-
-/* The server closes c within timeout_ms (nothing more arrives). */
-static bool cl_closed(cl_t *c, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    while (!c->eof) {
-        int r = cl_fill(c, (int)(deadline - now_ms()));
-        if (r < 0)
-            return false;
-    }
-    return true;
-}
-
-/* The connection is still open: nothing readable, no EOF, for wait_ms. */
-static bool cl_open_still(cl_t *c, int wait_ms)
-{
-    int r = cl_fill(c, wait_ms);
-    return r < 0 && !c->eof;
-}
-
-/* GET path on c (keep-alive unless extra says otherwise); the response. */
-static int cl_get(cl_t *c, const char *path, const char *extra, resp_t *r)
-{
-    char req[1024];
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, extra ? extra : "");
-    if (!cl_sends(c, req))
-        return -1;
-    return cl_response(c, r, false, 10000);
 }
 
 /* GET path (Connection: close) with its wall time in ms; -1 if it failed
@@ -1044,75 +769,6 @@ static void test_client_disappears(void **state)
 
 /* --- max_requests with keep-alive ---------------------------------------- */
 
-/* A child looping GETs with Connection: close until told to stop, reporting
- * {ok, failed}. */
-typedef struct {
-    int ctl, res;
-} load_t;
-
-static void load_start(load_t *l, int port)
-{
-    int ctl[2], res[2];
-    assert_int_equal(pipe(ctl), 0);
-    assert_int_equal(pipe(res), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int counts[2] = {0, 0};
-        long long end = now_ms() + 20000;
-        bool told = false;
-        close(ctl[1]);
-        close(res[0]);
-        while (now_ms() < end) {
-            struct pollfd p = {.fd = ctl[0], .events = POLLIN};
-            if (poll(&p, 1, 0) > 0)
-                break;
-            int st = h_get(port, "/pid", NULL, 0);
-            counts[st == 200 ? 0 : 1]++;
-            if (st != 200)
-                fprintf(stderr, "load: a request failed (%d)\n", st);
-            if (!told && st == 200) {
-                char b = 's';
-                told = write(res[1], &b, 1) == 1;
-            }
-        }
-        if (write(res[1], counts, sizeof(counts)) != sizeof(counts))
-            _exit(1);
-        _exit(0);
-    }
-    close(ctl[0]);
-    close(res[1]);
-    load_pid = pid;
-    l->ctl = ctl[1];
-    l->res = res[0];
-    struct pollfd p = {.fd = l->res, .events = POLLIN};
-    char b = 0;
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    assert_int_equal(read(l->res, &b, 1), 1);
-}
-
-static void load_stop(load_t *l, int *ok, int *failed)
-{
-    int counts[2] = {-1, -1};
-    size_t got = 0;
-    close(l->ctl);
-    while (got < sizeof(counts)) {
-        struct pollfd p = {.fd = l->res, .events = POLLIN};
-        if (poll(&p, 1, 15000) != 1)
-            break;
-        ssize_t r = read(l->res, (char *)counts + got, sizeof(counts) - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(l->res);
-    waitpid(load_pid, NULL, 0);
-    load_pid = -1;
-    assert_int_equal(got, sizeof(counts));
-    *ok = counts[0];
-    *failed = counts[1];
-}
-
 /* One keep-alive client alone: exactly 5 responses per connection, the 5th
  * with Connection: close, then a new worker. */
 static void test_max_requests_keepalive(void **state)
@@ -1187,8 +843,8 @@ static void test_max_requests_under_load(void **state)
     const char *extra[] = {"-k", "gthread",        "--threads", "4", "-w",
                            "2",  "--max-requests", "5",         NULL};
     start(extra);
-    load_t l;
-    load_start(&l, srv->port);
+    h_load_t l;
+    assert_true(h_load_start(&l, srv->port, "/pid", NULL, 0, 20000));
     int ok = 0, failed = 0, closes = 0, retries = 0;
     cl_t c;
     cl_open(&c, srv->port);
@@ -1227,7 +883,7 @@ static void test_max_requests_under_load(void **state)
     }
     cl_close(&c);
     int lok, lfailed;
-    load_stop(&l, &lok, &lfailed);
+    assert_true(h_load_stop(&l, &lok, &lfailed));
     fprintf(stderr,
             "max_requests under load: keep-alive client %d ok, %d failed, %d closes, %d retried; "
             "load %d ok, %d failed; %d restarts\n",

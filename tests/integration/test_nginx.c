@@ -37,7 +37,7 @@
 
 static char tmpdir[128];
 static srv_t *app_srv, *echo_srv;
-static pid_t nginx_pid = -1, load_pid = -1;
+static pid_t nginx_pid = -1;
 static int nginx_port;
 
 static long long now_ms(void)
@@ -238,11 +238,7 @@ static int teardown(void **state)
 {
     int rc = 0;
     (void)state;
-    if (load_pid > 0) {
-        kill(load_pid, SIGKILL);
-        waitpid(load_pid, NULL, 0);
-        load_pid = -1;
-    }
+    h_load_kill();
     if (nginx_pid > 0) {
         kill(nginx_pid, SIGQUIT); /* graceful */
         long long end = now_ms() + 5000;
@@ -409,77 +405,6 @@ static void test_forwarded_proto_https(void **state)
     free(body);
 }
 
-/* A load child hitting /hello through nginx; counts {ok, failed}. */
-typedef struct {
-    int ctl, res;
-} load_t;
-
-static void load_start(load_t *l)
-{
-    int ctl[2], res[2];
-    assert_int_equal(pipe(ctl), 0);
-    assert_int_equal(pipe(res), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int counts[2] = {0, 0};
-        long long end = now_ms() + 30000;
-        bool told = false;
-        close(ctl[1]);
-        close(res[0]);
-        while (now_ms() < end) {
-            struct pollfd p = {.fd = ctl[0], .events = POLLIN};
-            if (poll(&p, 1, 0) > 0)
-                break;
-            char body[256] = "";
-            int st = h_get(nginx_port, "/hello", body, sizeof(body));
-            bool ok = st == 200 && strcmp(body, "Hello World!") == 0;
-            counts[ok ? 0 : 1]++;
-            if (!ok)
-                fprintf(stderr, "load: got %d '%.60s'\n", st, body);
-            if (!told && ok) {
-                char b = 's';
-                told = write(res[1], &b, 1) == 1;
-            }
-        }
-        if (write(res[1], counts, sizeof(counts)) != sizeof(counts))
-            _exit(1);
-        _exit(0);
-    }
-    close(ctl[0]);
-    close(res[1]);
-    load_pid = pid;
-    l->ctl = ctl[1];
-    l->res = res[0];
-    struct pollfd p = {.fd = l->res, .events = POLLIN};
-    char b = 0;
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    assert_int_equal(read(l->res, &b, 1), 1);
-    assert_int_equal(b, 's');
-}
-
-static void load_stop(load_t *l, int *ok, int *failed)
-{
-    int counts[2] = {-1, -1};
-    size_t got = 0;
-    close(l->ctl);
-    while (got < sizeof(counts)) {
-        struct pollfd p = {.fd = l->res, .events = POLLIN};
-        if (poll(&p, 1, 15000) != 1)
-            break;
-        ssize_t r = read(l->res, (char *)counts + got, sizeof(counts) - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(l->res);
-    waitpid(load_pid, NULL, 0);
-    load_pid = -1;
-    assert_int_equal(got, sizeof(counts));
-    *ok = counts[0];
-    *failed = counts[1];
-}
-
 /* HUP to cgunicorn under load through nginx: the workers are replaced and
  * no request fails (nginx would answer 502 for one that did). */
 static void test_hup_under_load(void **state)
@@ -487,8 +412,8 @@ static void test_hup_under_load(void **state)
     (void)state;
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
     assert_int_equal(h_children(app_srv->pid, old, MAX_KIDS), 2);
-    load_t l;
-    load_start(&l);
+    h_load_t l;
+    assert_true(h_load_start(&l, nginx_port, "/hello", "Hello World!", 0, 30000));
     usleep(200000);
     h_signal(app_srv, SIGHUP);
     assert_true(h_wait_log(app_srv, "Hang up: Master", 1, 5000));
@@ -505,7 +430,7 @@ static void test_hup_under_load(void **state)
     assert_int_equal(n, 2);
     usleep(300000); /* the new workers under load too */
     int ok, failed;
-    load_stop(&l, &ok, &failed);
+    assert_true(h_load_stop(&l, &ok, &failed));
     assert_true(ok > 0);
     assert_int_equal(failed, 0);
     assert_int_equal(h_log_count(app_srv, "was sent"), 0);

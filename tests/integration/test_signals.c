@@ -27,7 +27,6 @@
 
 /* What a test leaves behind, cleaned up by teardown even when it fails. */
 static srv_t *srv;
-static pid_t load_pid = -1;  /* the load generator child */
 static pid_t stray_pid = -1; /* a -D or USR2 master, not our child */
 static char tmpfiles[4][128];
 
@@ -63,11 +62,7 @@ static int teardown(void **state)
         }
         free(log);
     }
-    if (load_pid > 0) {
-        kill(load_pid, SIGKILL);
-        waitpid(load_pid, NULL, 0);
-        load_pid = -1;
-    }
+    h_load_kill();
     if (stray_pid > 0) {
         kill(stray_pid, SIGKILL);
         stray_pid = -1;
@@ -201,76 +196,6 @@ static int slow_in_flight(srv_t *s, const char *path)
     return fd;
 }
 
-/* --- the load generator: a child looping h_get("/") until told to stop
- * (or 20 s / 20000 requests), reporting {ok, failed} through a pipe. */
-typedef struct {
-    int ctl; /* closing it tells the child to stop */
-    int res;
-} load_t;
-
-static void load_start(load_t *l, int port)
-{
-    int ctl[2], res[2];
-    assert_int_equal(pipe(ctl), 0);
-    assert_int_equal(pipe(res), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int counts[2] = {0, 0};
-        long long end = now_ms() + 20000;
-        bool told = false;
-        close(ctl[1]);
-        close(res[0]);
-        while (counts[0] + counts[1] < 20000 && now_ms() < end) {
-            struct pollfd p = {.fd = ctl[0], .events = POLLIN};
-            if (poll(&p, 1, 0) > 0)
-                break;
-            int st = h_get(port, "/", NULL, 0);
-            counts[st == 200 ? 0 : 1]++;
-            if (!told && st == 200) {
-                char b = 's';
-                told = write(res[1], &b, 1) == 1;
-            }
-        }
-        if (write(res[1], counts, sizeof(counts)) != sizeof(counts))
-            _exit(1);
-        _exit(0);
-    }
-    close(ctl[0]);
-    close(res[1]);
-    load_pid = pid;
-    l->ctl = ctl[1];
-    l->res = res[0];
-    /* wait for its first success: the load is really running */
-    struct pollfd p = {.fd = l->res, .events = POLLIN};
-    char b = 0;
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    assert_int_equal(read(l->res, &b, 1), 1);
-    assert_int_equal(b, 's');
-}
-
-static void load_stop(load_t *l, int *ok, int *failed)
-{
-    int counts[2] = {-1, -1};
-    size_t got = 0;
-    close(l->ctl);
-    while (got < sizeof(counts)) {
-        struct pollfd p = {.fd = l->res, .events = POLLIN};
-        if (poll(&p, 1, 15000) != 1)
-            break;
-        ssize_t r = read(l->res, (char *)counts + got, sizeof(counts) - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(l->res);
-    waitpid(load_pid, NULL, 0);
-    load_pid = -1;
-    assert_int_equal(got, sizeof(counts));
-    *ok = counts[0];
-    *failed = counts[1];
-}
-
 /* ---------------------------------------------------------------- TERM */
 
 /* TERM: graceful; the in-flight slow request completes; every worker logs
@@ -401,8 +326,8 @@ static void test_ttin_ttou(void **state)
     assert_non_null(s);
     pid_t orig[MAX_KIDS], three[MAX_KIDS], two[MAX_KIDS], kids[MAX_KIDS];
     assert_true(wait_children(s->pid, 2, orig, 10000));
-    load_t l;
-    load_start(&l, s->port);
+    h_load_t l;
+    assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
     h_signal(s, SIGTTIN);
     assert_true(h_wait_log(s, "[INFO] Handling signal: ttin", 1, 5000));
@@ -433,7 +358,7 @@ static void test_ttin_ttou(void **state)
     assert_int_equal(kids[0], last);
 
     int ok, failed;
-    load_stop(&l, &ok, &failed);
+    assert_true(h_load_stop(&l, &ok, &failed));
     assert_true(ok > 0);
     assert_int_equal(failed, 0);
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
@@ -454,8 +379,8 @@ static void test_hup_replaces_workers(void **state)
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
     assert_true(wait_children(s->pid, 2, old, 10000));
-    load_t l;
-    load_start(&l, s->port);
+    h_load_t l;
+    assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "[INFO] Handling signal: hup", 1, 5000));
@@ -473,7 +398,7 @@ static void test_hup_replaces_workers(void **state)
     usleep(200000); /* some load on the new workers too */
 
     int ok, failed;
-    load_stop(&l, &ok, &failed);
+    assert_true(h_load_stop(&l, &ok, &failed));
     assert_true(ok > 0);
     assert_int_equal(failed, 0);
     /* the bind did not change: no second "Listening at" */
@@ -778,8 +703,8 @@ static void test_kill9_worker(void **state)
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
     assert_true(wait_children(s->pid, 2, old, 10000));
-    load_t l;
-    load_start(&l, s->port);
+    h_load_t l;
+    assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
     assert_int_equal(kill(old[0], SIGKILL), 0);
     char want[96];
@@ -793,7 +718,7 @@ static void test_kill9_worker(void **state)
     usleep(200000);
 
     int ok, failed;
-    load_stop(&l, &ok, &failed);
+    assert_true(h_load_stop(&l, &ok, &failed));
     assert_true(ok > 0);
     assert_true(failed <= 1);
     for (int i = 0; i < 5; i++)

@@ -64,19 +64,19 @@ struct cg_arbiter {
     size_t hook_npids;
     const char *hook_urls[MAX_LISTENERS];
     int64_t started_ns;
-    pid_t parent_master; /* USR2 child: the old master (GUNICORN_PID), else 0 */
-    pid_t reexec_pid;    /* USR2 parent: the new master, else 0 */
-    bool systemd;        /* listeners came from systemd socket activation */
-    char *pidfile;       /* the pid file in use (with .2 for a USR2 child) */
+    pid_t parent_master;    /* USR2 child: the old master (GUNICORN_PID), else 0 */
+    pid_t reexec_pid;       /* USR2 parent: the new master, else 0 */
+    bool systemd;           /* listeners came from systemd socket activation */
+    char *pidfile;          /* the pid file in use (with .2 for a USR2 child) */
     char *const *exec_argv; /* for USR2: how we were started */
     char *const *exec_envp;
     char *exec_cwd;
-    int last_gauge;      /* gunicorn.workers last sent to statsd */
-    int epfd;            /* capture mode: readable when signals or output wait */
+    int last_gauge; /* gunicorn.workers last sent to statsd */
+    int epfd;       /* capture mode: readable when signals or output wait */
     cg_scoreboard_t *sb;
-    bool capture;          /* dashboard mode: worker output comes to us */
-    int out_pipe[2];       /* workers' stdout/stderr in capture mode */
-    char outbuf[4096];     /* a partial line from out_pipe */
+    bool capture;      /* dashboard mode: worker output comes to us */
+    int out_pipe[2];   /* workers' stdout/stderr in capture mode */
+    char outbuf[4096]; /* a partial line from out_pipe */
     size_t outlen;
     cg_arbiter_event_fn event_fn;
     void *event_ctx;
@@ -574,8 +574,8 @@ static void murder_workers(cg_arbiter_t *a)
             /* silent for too long, or (threaded workers, whose main loop
              * keeps beating) one request running for too long */
             bool silent = now - (double)rows[r].heartbeat_ns / 1e9 > (double)timeout;
-            bool stuck = rows[r].nbusy > 0 &&
-                         now - (double)rows[r].req_start_ns / 1e9 > (double)timeout;
+            bool stuck =
+                rows[r].nbusy > 0 && now - (double)rows[r].req_start_ns / 1e9 > (double)timeout;
             if (!silent && !stuck)
                 break;
             cg_log(CG_LOG_CRITICAL, "WORKER TIMEOUT (pid:%d)", (int)w->pid);
@@ -797,8 +797,7 @@ static void drain_output(cg_arbiter_t *a)
 {
     ssize_t n;
 
-    while ((n = read(a->out_pipe[0], a->outbuf + a->outlen, sizeof(a->outbuf) - a->outlen)) >
-           0) {
+    while ((n = read(a->out_pipe[0], a->outbuf + a->outlen, sizeof(a->outbuf) - a->outlen)) > 0) {
         a->outlen += (size_t)n;
         char *start = a->outbuf, *nl;
         while ((nl = memchr(start, '\n', a->outlen - (size_t)(start - a->outbuf))) != NULL) {
@@ -1141,8 +1140,7 @@ void cg_arbiter_get_info(const cg_arbiter_t *a, cg_arbiter_info *out)
     snprintf(out->proc_name, sizeof(out->proc_name), "%s", a->proc_name);
     cg_listeners_urls(a->listeners, a->nlisteners, out->listeners, sizeof(out->listeners));
     int threads;
-    snprintf(out->worker_class, sizeof(out->worker_class), "%s",
-             cg_worker_class(a->cfg, &threads));
+    snprintf(out->worker_class, sizeof(out->worker_class), "%s", cg_worker_class(a->cfg, &threads));
     out->master_pid = a->pid;
     out->started_ns = a->started_ns;
     out->workers_running = (int)live_workers(a);

@@ -80,11 +80,11 @@ static PyObject *log_at(cg_log_level level, PyObject *args, bool with_exc)
     Py_RETURN_NONE;
 }
 
-#define LOG_METHOD(fname, level, exc)                                                          \
-    static PyObject *fname(PyObject *self, PyObject *args)                                     \
-    {                                                                                          \
-        (void)self;                                                                            \
-        return log_at(level, args, exc);                                                       \
+#define LOG_METHOD(fname, level, exc)                                                              \
+    static PyObject *fname(PyObject *self, PyObject *args)                                         \
+    {                                                                                              \
+        (void)self;                                                                                \
+        return log_at(level, args, exc);                                                           \
     }
 LOG_METHOD(HookLog_debug, CG_LOG_DEBUG, false)
 LOG_METHOD(HookLog_info, CG_LOG_INFO, false)
@@ -255,8 +255,8 @@ static PyObject *server_object(const cg_hook_server *s)
     if (o == NULL)
         return NULL;
     Py_XINCREF(log_obj);
-    if (set_attr(o, "pid", PyLong_FromLong(s->pid)) ||
-        set_attr(o, "cfg", cfg_attr()) || set_attr(o, "log", log_obj) ||
+    if (set_attr(o, "pid", PyLong_FromLong(s->pid)) || set_attr(o, "cfg", cfg_attr()) ||
+        set_attr(o, "log", log_obj) ||
         set_attr(o, "app_uri", PyUnicode_FromString(s->app_uri ? s->app_uri : "")) ||
         set_attr(o, "proc_name", PyUnicode_FromString(s->proc_name ? s->proc_name : "")) ||
         set_attr(o, "num_workers", PyLong_FromLong(s->num_workers)) ||
@@ -280,8 +280,8 @@ static PyObject *worker_object(const cg_hook_worker *w)
         set_attr(o, "alive", PyBool_FromLong(1)) ||
         set_attr(o, "nr", PyLong_FromUnsignedLongLong(w->nr)) ||
         set_attr(o, "max_requests", PyLong_FromLong(w->max_requests)) ||
-        set_attr(o, "timeout", PyLong_FromLong(w->timeout)) ||
-        set_attr(o, "cfg", cfg_attr()) || set_attr(o, "log", log_obj))
+        set_attr(o, "timeout", PyLong_FromLong(w->timeout)) || set_attr(o, "cfg", cfg_attr()) ||
+        set_attr(o, "log", log_obj))
         Py_CLEAR(o);
     return o;
 }
@@ -397,10 +397,10 @@ int cg_hook_call_request(int id, void *req, void *environ, void *resp)
     PyErr_Clear();
     Py_XDECREF(code);
     Py_XDECREF(argc);
-    PyObject *args = nargs <= 2   ? PyTuple_Pack(2, wo, (PyObject *)req)
-                     : nargs == 3 ? PyTuple_Pack(3, wo, (PyObject *)req, (PyObject *)environ)
-                                  : PyTuple_Pack(4, wo, (PyObject *)req, (PyObject *)environ,
-                                                 (PyObject *)resp);
+    PyObject *args =
+        nargs <= 2   ? PyTuple_Pack(2, wo, (PyObject *)req)
+        : nargs == 3 ? PyTuple_Pack(3, wo, (PyObject *)req, (PyObject *)environ)
+                     : PyTuple_Pack(4, wo, (PyObject *)req, (PyObject *)environ, (PyObject *)resp);
     Py_DECREF(wo);
     Py_XDECREF((PyObject *)req);
     PyObject *r = args ? PyObject_Call(fn, args, NULL) : NULL;

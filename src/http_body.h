@@ -14,17 +14,17 @@ typedef struct {
     int fd;
     char *buf; /* caller's buffer, cap bytes */
     size_t cap;
-    size_t start, end;  /* decoded body bytes ready for the reader: buf[start..end) */
-    int64_t remaining;  /* Content-Length mode: bytes still on the wire */
+    size_t start, end; /* decoded body bytes ready for the reader: buf[start..end) */
+    int64_t remaining; /* Content-Length mode: bytes still on the wire */
     bool chunked;
-    int timeout_ms; /* longest wait for the client to send more (non-blocking sockets) */
-    bool filled;    /* bytes were read from the socket (not only the initial ones) */
+    int timeout_ms;      /* longest wait for the client to send more (non-blocking sockets) */
+    bool filled;         /* bytes were read from the socket (not only the initial ones) */
     const char *initial; /* body bytes that came with the head, not yet taken */
     size_t initial_len;
     size_t initial_used; /* bytes of the initial segment that were this body's */
-    char *extra;    /* chunked: bytes read past the body's end (the next request) */
+    char *extra;         /* chunked: bytes read past the body's end (the next request) */
     size_t extra_len;
-    bool done;  /* every body byte has been read from the wire */
+    bool done;   /* every body byte has been read from the wire */
     bool failed; /* a read error, a timeout or a malformed chunk */
     cg_http_chunked dec;
     const cg_http_limits *lim;

@@ -76,8 +76,8 @@ typedef struct {
     bool keep_alive;      /* per version + Connection header (before server policy) */
     bool expect_continue; /* Expect: 100-continue on HTTP/1.1 */
     bool upgrade;         /* Connection: upgrade */
-    bool must_close;
-    bool has_host;        /* a Host header was sent */      /* e.g. Transfer-Encoding gzip before chunked: close after */
+    bool must_close;      /* e.g. Transfer-Encoding gzip before chunked: close after */
+    bool has_host;        /* a Host header was sent */
     bool obs_fold;        /* permit_obsolete_folding let a folded value through: such
                              values still hold the raw CRLF SP; see cg_http_unfold */
 } cg_http_request;

@@ -34,7 +34,7 @@ typedef struct {
     char *start_dir; /* where relative -c paths were resolved */
 } config_source;
 
-static const char *worker_classes_later[] = {"gevent", "eventlet", "tornado",
+static const char *worker_classes_later[] = {"gevent",      "eventlet",      "tornado",
                                              "gevent_wsgi", "gevent_pywsgi", "asgi"};
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -143,8 +143,8 @@ static int build_config(const config_source *src, cg_config_t **out, cg_cli_resu
     if (path && (rc = load_file(cfg, path)) != 0)
         goto done;
     /* gunicorn ignores positional arguments in GUNICORN_CMD_ARGS */
-    if (env_argv && (rc = cg_cli_parse(cfg, env_argc, env_argv, CG_SRC_ENV, &env_cli, err,
-                                       sizeof(err))) != 0) {
+    if (env_argv &&
+        (rc = cg_cli_parse(cfg, env_argc, env_argv, CG_SRC_ENV, &env_cli, err, sizeof(err))) != 0) {
         rc = cli_error(src->prog, rc, err);
         goto done;
     }
@@ -372,8 +372,8 @@ int main(int argc, char **argv)
         return 1;
 
     /* the dashboard, unless called as `cgunicorn`, with --no-ui or -D */
-    bool want_ui = strcmp(src.prog, "cgunicorn-top") == 0 && !cli.no_ui &&
-                   !cg_config_bool(cfg, CG_SET_daemon);
+    bool want_ui =
+        strcmp(src.prog, "cgunicorn-top") == 0 && !cli.no_ui && !cg_config_bool(cfg, CG_SET_daemon);
     bool use_ui = want_ui && ui_terminal_usable();
     ui_options uopt;
     ui_options_init(&uopt, cfg);

@@ -33,7 +33,7 @@ static PyObject *take_exception(void)
     return value;
 }
 
-static PyObject *app_obj;             /* owned: the WSGI application */
+static PyObject *app_obj; /* owned: the WSGI application */
 /* This thread's state while it has released the GIL (each C thread that
  * runs Python has its own, see cg_py_thread_attach). */
 static _Thread_local PyThreadState *saved_tstate;
@@ -284,7 +284,7 @@ int cg_py_load_app(const char *uri, const char *log_prefix)
     res = PyEval_EvalCode(code, globals, globals);
     if (res == NULL)
         goto fail;
-    fn = PyDict_GetItemString(globals, "import_app");       /* borrowed */
+    fn = PyDict_GetItemString(globals, "import_app");         /* borrowed */
     errcls = PyDict_GetItemString(globals, "AppImportError"); /* borrowed */
     Py_CLEAR(res);
     res = PyObject_CallFunction(fn, "s", uri);
@@ -306,7 +306,7 @@ int cg_py_load_app(const char *uri, const char *log_prefix)
     res = NULL;
     rc = 0;
     goto done;
-fail: {
+fail : {
     char *tb = cg_py_format_exception();
     cg_log_mark_exception();
     cg_log(CG_LOG_ERROR, "%s\n%s", log_prefix, tb ? tb : "");
@@ -357,17 +357,16 @@ static PyObject *worker_signal_fn(PyObject *self, PyObject *arg)
 static PyMethodDef worker_signal_def = {"_cgunicorn_signal", worker_signal_fn, METH_O,
                                         "Called by the worker's signal handlers."};
 
-static const char worker_signals_src[] =
-    "import signal, sys\n"
-    "def _cg_quit(sig, frame):\n"
-    "    _cgunicorn_signal(sig)\n"
-    "    sys.exit(0)\n"
-    "def _cg_abort(sig, frame):\n"
-    "    _cgunicorn_signal(sig)\n"
-    "    sys.exit(1)\n"
-    "signal.signal(signal.SIGINT, _cg_quit)\n"
-    "signal.signal(signal.SIGQUIT, _cg_quit)\n"
-    "signal.signal(signal.SIGABRT, _cg_abort)\n";
+static const char worker_signals_src[] = "import signal, sys\n"
+                                         "def _cg_quit(sig, frame):\n"
+                                         "    _cgunicorn_signal(sig)\n"
+                                         "    sys.exit(0)\n"
+                                         "def _cg_abort(sig, frame):\n"
+                                         "    _cgunicorn_signal(sig)\n"
+                                         "    sys.exit(1)\n"
+                                         "signal.signal(signal.SIGINT, _cg_quit)\n"
+                                         "signal.signal(signal.SIGQUIT, _cg_quit)\n"
+                                         "signal.signal(signal.SIGABRT, _cg_abort)\n";
 
 int cg_py_worker_signals(void (*on_signal)(int sig))
 {

@@ -81,7 +81,7 @@ static void add(cg_reloader_t *r, const char *path)
 
 void cg_reloader_scan(cg_reloader_t *r, const char *const *extra, size_t nextra)
 {
-    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
+    PyObject *modules = PySys_GetObject("modules");             /* borrowed */
     PyObject *values = modules ? PyDict_Values(modules) : NULL; /* owned */
 
     for (Py_ssize_t i = 0; values && i < PyList_GET_SIZE(values); i++) {

@@ -226,8 +226,8 @@ static void set_field(char *dst, size_t cap, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-void cg_sb_request_start(const char *method, size_t method_len, const char *path,
-                         size_t path_len, const char *client)
+void cg_sb_request_start(const char *method, size_t method_len, const char *path, size_t path_len,
+                         const char *client)
 {
     if (mine == NULL)
         return;
@@ -281,8 +281,7 @@ void cg_sb_request_end(int status, uint64_t bytes, uint64_t duration_us)
     seq_end(&t->seq);
     atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes_sent, bytes, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->status[cls >= 1 && cls <= 5 ? cls : 0], 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->status[cls >= 1 && cls <= 5 ? cls : 0], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->lat_sum_us, duration_us, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->lat[cg_sb_lat_bucket(duration_us)], 1, memory_order_relaxed);
     atomic_store_explicit(&s->heartbeat_ns, mono_ns(), memory_order_relaxed);
@@ -397,8 +396,7 @@ uint64_t cg_sb_ring_head(const cg_scoreboard_t *sb)
     return atomic_load_explicit(&sb->hdr->ring_head, memory_order_acquire);
 }
 
-int cg_sb_ring_get(const cg_scoreboard_t *sb, uint64_t pos, bool *access, char *out,
-                   size_t outlen)
+int cg_sb_ring_get(const cg_scoreboard_t *sb, uint64_t pos, bool *access, char *out, size_t outlen)
 {
     sb_line *l = &sb->lines[pos % sb->hdr->nlines];
     size_t n;

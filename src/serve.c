@@ -123,8 +123,7 @@ static void describe_peer(conn *c, const struct sockaddr_storage *ss)
 }
 
 /* A new connection in the table, or NULL (closed) when out of memory. */
-static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storage *ss,
-                      socklen_t sl)
+static conn *conn_new(int fd, const cg_listener *l, const struct sockaddr_storage *ss, socklen_t sl)
 {
     conn *c = calloc(1, sizeof(*c));
 
@@ -173,8 +172,8 @@ static void conn_free(conn *c)
  * (one-shot: a single owner at a time). */
 static int conn_arm(conn *c)
 {
-    struct epoll_event ev = {.events = (c->writing ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT | EPOLLRDHUP,
-                             .data.ptr = c};
+    struct epoll_event ev = {
+        .events = (c->writing ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT | EPOLLRDHUP, .data.ptr = c};
     if (epoll_ctl(S.epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         return 0;
     return epoll_ctl(S.epfd, EPOLL_CTL_ADD, c->fd, &ev);
@@ -291,10 +290,10 @@ static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_e
         bool last = nr >= S.o->max_requests;
         if (nr == S.o->max_requests)
             cg_log(CG_LOG_INFO, "Autorestarting worker after current request.");
-        w.keep_alive_allowed = S.o->keepalive && !last && !atomic_load(&S.stopping) &&
-                               *S.o->stop_graceful == 0;
-        cg_sb_request_start(sc->req.method, sc->req.method_len, sc->req.target,
-                            sc->req.target_len, c->remote_addr);
+        w.keep_alive_allowed =
+            S.o->keepalive && !last && !atomic_load(&S.stopping) && *S.o->stop_graceful == 0;
+        cg_sb_request_start(sc->req.method, sc->req.method_len, sc->req.target, sc->req.target_len,
+                            c->remote_addr);
         if (S.o->on_request)
             S.o->on_request();
         cg_wsgi_handle(&w);
@@ -323,8 +322,8 @@ static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_e
         if (rest_len > 0)
             memmove(c->buf, rest, rest_len);
         c->len = rest_len;
-        c->deadline_ns = now_ns() + (int64_t)(rest_len ? S.o->client_timeout_s
-                                                       : S.o->keepalive_s) * 1000000000LL;
+        c->deadline_ns = now_ns() + (int64_t)(rest_len ? S.o->client_timeout_s : S.o->keepalive_s) *
+                                        1000000000LL;
         if (rest_len == 0)
             return KEEP;
     }
@@ -455,8 +454,7 @@ static int proxy_header(conn *c)
         c->proxy_done = true;
         return 1;
     }
-    if (!cg_ipmatch_allows_peer(S.o->proxy_allow, (const struct sockaddr *)&c->peer,
-                                c->peer_len)) {
+    if (!cg_ipmatch_allows_peer(S.o->proxy_allow, (const struct sockaddr *)&c->peer, c->peer_len)) {
         proxy_reject(c, 403, "Forbidden", "Request forbidden");
         return -1;
     }
@@ -515,10 +513,10 @@ static void on_readable(conn *c)
             return;
         }
     }
-    ssize_t head = c->len ? cg_http_parse_request(c->buf, c->len, &S.o->lim, &S.main_scratch.req,
-                                                  S.main_scratch.hdrs, S.o->lim.max_fields + 1,
-                                                  &err)
-                          : CG_HTTP_INCOMPLETE;
+    ssize_t head = c->len
+                       ? cg_http_parse_request(c->buf, c->len, &S.o->lim, &S.main_scratch.req,
+                                               S.main_scratch.hdrs, S.o->lim.max_fields + 1, &err)
+                       : CG_HTTP_INCOMPLETE;
     if (head == CG_HTTP_INCOMPLETE && c->len < S.max_head) {
         if (c->eof || conn_arm(c) != 0) {
             pthread_mutex_lock(&S.mu);
@@ -531,8 +529,8 @@ static void on_readable(conn *c)
      * Continue that only the app's first read sends */
     const cg_http_request *req = &S.main_scratch.req;
     if (head > 0 && !req->expect_continue && req->content_length > 0 &&
-        req->content_length <= PREREAD_MAX &&
-        c->len < (size_t)head + (size_t)req->content_length && !c->eof) {
+        req->content_length <= PREREAD_MAX && c->len < (size_t)head + (size_t)req->content_length &&
+        !c->eof) {
         if (c->want == 0) /* and the body within client_timeout of the head */
             c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
         c->want = (size_t)head + (size_t)req->content_length;

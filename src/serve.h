@@ -13,19 +13,19 @@ typedef struct {
     const cg_listener *listeners;
     size_t nlisteners;
     cg_http_limits lim;
-    int threads;        /* 0: sync (each request inline, then close) */
-    bool keepalive;     /* gthread with --keep-alive > 0 */
-    int keepalive_s;    /* idle time allowed between requests */
+    int threads;     /* 0: sync (each request inline, then close) */
+    bool keepalive;  /* gthread with --keep-alive > 0 */
+    int keepalive_s; /* idle time allowed between requests */
     int client_timeout_s;
     long worker_connections;
-    unsigned long long max_requests; /* this worker's share; then it retires */
+    unsigned long long max_requests;      /* this worker's share; then it retires */
     volatile sig_atomic_t *stop_graceful; /* set by TERM */
     volatile sig_atomic_t *stop_quick;    /* set by INT/QUIT/ABRT handling */
     int reloader_fd;                      /* -1 if none */
     int proxy_mode;                       /* CG_PROXY_OFF/V1/V2/AUTO */
     const struct cg_ipmatch *proxy_allow; /* proxy_allow_ips */
-    void (*tick)(void);         /* each pass (>= 4 a second): heartbeat, parent check */
-    void (*interrupted)(void);  /* a signal interrupted the wait */
+    void (*tick)(void);                   /* each pass (>= 4 a second): heartbeat, parent check */
+    void (*interrupted)(void);            /* a signal interrupted the wait */
     void (*reloader_event)(void);
     void (*thread_start)(void); /* in each pool thread, first */
     void (*on_request)(void);   /* before each request (may be NULL) */

@@ -20,8 +20,8 @@ typedef struct {
     int fd;
     cg_addr addr;
     bool is_unix;
-    char url[300];     /* as logged: http://127.0.0.1:8000, http://[::1]:8000, unix:/p */
-    char name[280];    /* as gunicorn's str(addr): ('127.0.0.1', 8000) or the path */
+    char url[300];         /* as logged: http://127.0.0.1:8000, http://[::1]:8000, unix:/p */
+    char name[280];        /* as gunicorn's str(addr): ('127.0.0.1', 8000) or the path */
     char server_name[256]; /* default SERVER_NAME / SERVER_PORT for the environ */
     char server_port[8];
 } cg_listener;

@@ -34,7 +34,6 @@
 #include "py_embed.h"
 #include "wsgi.h"
 
-
 static volatile sig_atomic_t stop_graceful; /* TERM */
 static volatile sig_atomic_t stop_quick;    /* INT, QUIT, ABRT (via Python) */
 static volatile sig_atomic_t exit_code;     /* of a quick stop: 0, or 1 for ABRT */
@@ -145,8 +144,7 @@ static int drop_privileges(const cg_config_t *cfg)
         if (cg_config_bool(cfg, CG_SET_initgroups)) {
             struct passwd *pw = getpwuid(uid);
             if (pw == NULL || initgroups(pw->pw_name, gid) != 0) {
-                cg_log(CG_LOG_ERROR, "initgroups for uid %d failed: %s", (int)uid,
-                       strerror(errno));
+                cg_log(CG_LOG_ERROR, "initgroups for uid %d failed: %s", (int)uid, strerror(errno));
                 return -1;
             }
         } else if (geteuid() == 0 && setgroups(0, NULL) != 0) {
@@ -222,7 +220,9 @@ static void limits_from_config(cg_http_limits *lim, const cg_config_t *cfg)
     lim->permit_unconventional_version =
         cg_config_bool(cfg, CG_SET_permit_unconventional_http_version);
     lim->casefold_method = cg_config_bool(cfg, CG_SET_casefold_http_method);
-    lim->header_map = hm && strcmp(hm, "refuse") == 0 ? 1 : hm && strcmp(hm, "dangerous") == 0 ? 2 : 0;
+    lim->header_map = hm && strcmp(hm, "refuse") == 0      ? 1
+                      : hm && strcmp(hm, "dangerous") == 0 ? 2
+                                                           : 0;
 }
 
 static pid_t master_pid;
@@ -363,9 +363,9 @@ void cg_worker_main(const cg_worker_params *p)
     limits_from_config(&o.lim, p->cfg);
     const char *pp = cg_config_str(p->cfg, CG_SET_proxy_protocol);
     o.proxy_mode = pp == NULL || strcmp(pp, "off") == 0 ? CG_PROXY_OFF
-                   : strcmp(pp, "v1") == 0             ? CG_PROXY_V1
-                   : strcmp(pp, "v2") == 0             ? CG_PROXY_V2
-                                                       : CG_PROXY_AUTO;
+                   : strcmp(pp, "v1") == 0              ? CG_PROXY_V1
+                   : strcmp(pp, "v2") == 0              ? CG_PROXY_V2
+                                                        : CG_PROXY_AUTO;
     if (o.proxy_mode != CG_PROXY_OFF) {
         char iperr[256];
         char *allow = cg_config_list_joined(p->cfg, CG_SET_proxy_allow_ips);

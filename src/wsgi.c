@@ -38,15 +38,15 @@ static struct {
         *k_remote_port, *k_server_name, *k_server_port, *k_path_info, *k_script_name,
         *k_content_type, *k_content_length;
     PyObject *v_http10, *v_http11, *v_http, *v_https, *v_empty;
-    PyObject *methods[8]; /* interned common method names */
+    PyObject *methods[8];  /* interned common method names */
     PyObject *script_name; /* owned: $SCRIPT_NAME or "" */
     const char *script_name_c;
     size_t script_name_len;
     bool sendfile;
     int io_timeout_ms; /* client_timeout */
     cg_access_format *access_fmt;
-    cg_ipmatch *trusted; /* forwarded_allow_ips */
-    PyObject *namespace_type; /* owned: types.SimpleNamespace, for hook objects */
+    cg_ipmatch *trusted;            /* forwarded_allow_ips */
+    PyObject *namespace_type;       /* owned: types.SimpleNamespace, for hook objects */
     const char *const *scheme_keys; /* secure_scheme_headers */
     const char *const *scheme_values;
     size_t nscheme;
@@ -58,13 +58,12 @@ static const char *const common_methods[] = {"GET",    "POST",    "HEAD",  "PUT"
 /* --- the response object: start_response and write ------------------- */
 
 typedef struct {
-    PyObject_HEAD
-    cg_wsgi_conn *conn; /* NULL once the request is over */
+    PyObject_HEAD cg_wsgi_conn *conn; /* NULL once the request is over */
     PyObject *status;                 /* owned str */
     PyObject *headers;                /* owned list */
     bool headers_sent;
     bool chunked;
-    bool no_body;          /* HEAD, 1xx, 204, 304 */
+    bool no_body; /* HEAD, 1xx, 204, 304 */
     int status_code;
     long long content_length; /* -1 when the app gave none */
     long long sent;           /* body bytes written */
@@ -253,10 +252,9 @@ static bool is_dropped_header(const char *n, size_t l, const char *v, size_t vl)
 {
     if (ieq(n, l, "upgrade"))
         return !ieq(v, vl, "websocket");
-    return ieq(n, l, "connection") || ieq(n, l, "keep-alive") ||
-           ieq(n, l, "proxy-authenticate") || ieq(n, l, "proxy-authorization") ||
-           ieq(n, l, "te") || ieq(n, l, "trailers") || ieq(n, l, "transfer-encoding") ||
-           ieq(n, l, "server") || ieq(n, l, "date");
+    return ieq(n, l, "connection") || ieq(n, l, "keep-alive") || ieq(n, l, "proxy-authenticate") ||
+           ieq(n, l, "proxy-authorization") || ieq(n, l, "te") || ieq(n, l, "trailers") ||
+           ieq(n, l, "transfer-encoding") || ieq(n, l, "server") || ieq(n, l, "date");
 }
 
 /* Grow the head buffer to hold need bytes. */
@@ -314,8 +312,8 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     Py_ssize_t slen, nlen, vlen, n;
     const char *status, *name, *value;
     size_t off;
-    bool close = c->close || !c->keep_alive_allowed || (stop_flag && *stop_flag) ||
-                 !body_can_be_drained(c);
+    bool close =
+        c->close || !c->keep_alive_allowed || (stop_flag && *stop_flag) || !body_can_be_drained(c);
 
     if (r->status == NULL) {
         PyErr_SetString(PyExc_AssertionError, "Response headers not set!");
@@ -495,8 +493,8 @@ static PyObject *Response_call(PyObject *self, PyObject *args, PyObject *kwds)
     PyObject *status, *headers, *exc_info = Py_None;
     static char *kwlist[] = {"status", "headers", "exc_info", NULL};
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:start_response", kwlist, &status,
-                                     &headers, &exc_info))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:start_response", kwlist, &status, &headers,
+                                     &exc_info))
         return NULL;
     if (exc_info != Py_None) {
         if (r->headers_sent) {
@@ -1418,8 +1416,7 @@ static int write_result(Response *r, PyObject *result)
             Py_DECREF(it);
             return -1;
         }
-        rc = response_write(r, PyBytes_AS_STRING(item), (size_t)PyBytes_GET_SIZE(item), false,
-                            0);
+        rc = response_write(r, PyBytes_AS_STRING(item), (size_t)PyBytes_GET_SIZE(item), false, 0);
         Py_DECREF(item);
         if (rc != 0) {
             Py_DECREF(it);
@@ -1536,7 +1533,8 @@ static PyObject *hook_request(const cg_wsgi_conn *c)
     char name[256];
 
     for (size_t i = 0; headers && i < req->num_headers; i++) {
-        size_t n = req->headers[i].name_len < sizeof(name) ? req->headers[i].name_len : sizeof(name);
+        size_t n =
+            req->headers[i].name_len < sizeof(name) ? req->headers[i].name_len : sizeof(name);
         for (size_t j = 0; j < n; j++)
             name[j] = (char)toupper((unsigned char)req->headers[i].name[j]);
         PyObject *t = Py_BuildValue("(s#y#)", name, (Py_ssize_t)n, req->headers[i].value,
@@ -1556,12 +1554,12 @@ static PyObject *hook_request(const cg_wsgi_conn *c)
         PyList_SET_ITEM(headers, (Py_ssize_t)i, t);
     }
     if (headers)
-        kw = Py_BuildValue("{s:s#,s:s#,s:s#,s:s#,s:(ii),s:O,s:s}", "method", req->method,
-                           (Py_ssize_t)req->method_len, "uri", req->target,
-                           (Py_ssize_t)req->target_len, "path", req->path,
-                           (Py_ssize_t)req->path_len, "query", req->query ? req->query : "",
-                           (Py_ssize_t)req->query_len, "version", 1, req->version_minor,
-                           "headers", headers, "scheme", "http");
+        kw =
+            Py_BuildValue("{s:s#,s:s#,s:s#,s:s#,s:(ii),s:O,s:s}", "method", req->method,
+                          (Py_ssize_t)req->method_len, "uri", req->target,
+                          (Py_ssize_t)req->target_len, "path", req->path, (Py_ssize_t)req->path_len,
+                          "query", req->query ? req->query : "", (Py_ssize_t)req->query_len,
+                          "version", 1, req->version_minor, "headers", headers, "scheme", "http");
     if (kw) {
         PyObject *noargs = PyTuple_New(0);
         obj = noargs ? PyObject_Call(W.namespace_type, noargs, kw) : NULL;
@@ -1686,8 +1684,7 @@ finish:
         c->status = r->status_code;
         c->sent = r->sent;
         c->write_failed = r->io_error;
-        c->duration_us =
-            (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        c->duration_us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
     }
     if (input)
         input->body = NULL;
@@ -1720,8 +1717,8 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
 
     /* gunicorn logs str(exc), the part of the page's message after its
      * wrapping */
-    cg_log(CG_LOG_WARNING, "Invalid request from ip=%s: %.*s", c->remote_addr,
-           (int)err->detail_len, err->msg + err->detail_off);
+    cg_log(CG_LOG_WARNING, "Invalid request from ip=%s: %.*s", c->remote_addr, (int)err->detail_len,
+           err->msg + err->detail_off);
     c->status = err->status;
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};

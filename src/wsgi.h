@@ -29,29 +29,29 @@ int cg_outq_flush(cg_outq *q, int fd);
 typedef struct {
     int fd;
     const cg_listener *listener;
-    char remote_addr[64]; /* "" for unix sockets, as gunicorn */
-    int remote_port;      /* -1 when there is none */
+    char remote_addr[64];        /* "" for unix sockets, as gunicorn */
+    int remote_port;             /* -1 when there is none */
     const struct sockaddr *peer; /* the socket's real peer (for trust checks) */
     unsigned peer_len;
-    cg_outq *outq;        /* NULL: write synchronously (sync worker) */
+    cg_outq *outq;              /* NULL: write synchronously (sync worker) */
     const char *proxy_protocol; /* PROXY header seen: "TCP4", ...; else NULL */
     char proxy_addr[64];
     int proxy_port;
-    char *buf;            /* bytes read so far (head first) */
+    char *buf; /* bytes read so far (head first) */
     size_t len;
-    size_t head_len;      /* bytes of the request head in buf */
+    size_t head_len; /* bytes of the request head in buf */
     cg_http_request *req;
     const cg_http_limits *lim; /* for the chunked body's trailers */
-    cg_body body;         /* set up by cg_wsgi_handle */
-    char *body_buf;       /* worker-owned scratch for the body reader */
+    cg_body body;              /* set up by cg_wsgi_handle */
+    char *body_buf;            /* worker-owned scratch for the body reader */
     size_t body_cap;
     bool keep_alive_allowed; /* the worker's policy (false for sync) */
-    bool close;           /* out: close the connection after this request */
-    long long requests;   /* out: incremented per request handled */
-    int status;           /* out: the status sent (0 if none) */
-    bool write_failed;    /* out: the client stopped reading or went away */
-    long long sent;       /* out: body bytes sent */
-    long long duration_us; /* out: from the head parsed to the response done */
+    bool close;              /* out: close the connection after this request */
+    long long requests;      /* out: incremented per request handled */
+    int status;              /* out: the status sent (0 if none) */
+    bool write_failed;       /* out: the client stopped reading or went away */
+    long long sent;          /* out: body bytes sent */
+    long long duration_us;   /* out: from the head parsed to the response done */
 } cg_wsgi_conn;
 
 /* Build the per-worker WSGI state (constant environ entries, types).  Needs

@@ -57,17 +57,17 @@ void cg_arbiter_shutdown(cg_arbiter_t *a, bool graceful); /* TERM / INT */
 
 /* What a dashboard header shows. */
 typedef struct {
-    char app[256];        /* app URI */
+    char app[256]; /* app URI */
     char proc_name[256];
     char listeners[1024]; /* comma-joined URLs, as "Listening at:" */
     char worker_class[32];
     pid_t master_pid;
-    int64_t started_ns;   /* CLOCK_MONOTONIC when the arbiter started */
-    int workers_running;  /* live workers (not being stopped) */
+    int64_t started_ns;  /* CLOCK_MONOTONIC when the arbiter started */
+    int workers_running; /* live workers (not being stopped) */
     int workers_target;
-    bool stopping;        /* a shutdown is in progress */
-    bool graceful;        /* ... and it is a graceful one */
-    double stop_left_s;   /* seconds before the graceful stop turns to SIGKILL */
+    bool stopping;      /* a shutdown is in progress */
+    bool graceful;      /* ... and it is a graceful one */
+    double stop_left_s; /* seconds before the graceful stop turns to SIGKILL */
 } cg_arbiter_info;
 
 void cg_arbiter_get_info(const cg_arbiter_t *a, cg_arbiter_info *out);

@@ -4,9 +4,9 @@
  * slot, and each of its threads only its own request entry in that slot (a
  * single writer per entry under a sequence lock, so readers never see a
  * torn request; counters are relaxed atomic adds; no locks on the request
- * path); the master and the dashboard read snapshots.  The mapping starts with a magic, a version and the slot
- * size, and holds no pointers.  Recent log lines (access and error) go to a
- * shared ring the dashboard tails whether or not a log file is set. */
+ * path); the master and the dashboard read snapshots.  The mapping starts with a magic, a version
+ * and the slot size, and holds no pointers.  Recent log lines (access and error) go to a shared
+ * ring the dashboard tails whether or not a log file is set. */
 #ifndef CGUNICORN_SCOREBOARD_H
 #define CGUNICORN_SCOREBOARD_H
 
@@ -20,7 +20,7 @@
  * 1 us to 2^28 us (about 4.5 minutes); bucket 0 holds < 1 us. */
 #define CG_SB_LAT_SUB 4
 #define CG_SB_LAT_BUCKETS (28 * CG_SB_LAT_SUB + 1)
-#define CG_SB_LINE 240 /* bytes of one ring line (longer lines are cut) */
+#define CG_SB_LINE 240   /* bytes of one ring line (longer lines are cut) */
 #define CG_SB_THREADS 16 /* request entries per worker (threads beyond share the last) */
 
 typedef enum {
@@ -58,7 +58,7 @@ typedef struct {
     char method[16];
     char path[112];
     char client[48];
-    int nbusy;                          /* threads running a request */
+    int nbusy;                         /* threads running a request */
     cg_sb_request reqs[CG_SB_THREADS]; /* each of them, oldest first */
 } cg_worker_row;
 
@@ -81,8 +81,8 @@ void cg_scoreboard_bind(cg_scoreboard_t *sb, int slot);
  * (0 for the main thread and the sync worker). */
 void cg_scoreboard_bind_thread(int index);
 /* Worker, hot path: a request head was parsed / the response is done. */
-void cg_sb_request_start(const char *method, size_t method_len, const char *path,
-                         size_t path_len, const char *client);
+void cg_sb_request_start(const char *method, size_t method_len, const char *path, size_t path_len,
+                         const char *client);
 void cg_sb_request_end(int status, uint64_t bytes, uint64_t duration_us);
 void cg_sb_set_state(cg_worker_state state);
 void cg_sb_heartbeat(void);
@@ -104,8 +104,7 @@ uint64_t cg_sb_ring_head(const cg_scoreboard_t *sb);
 /* Read line number pos (0-based since creation) into out (NUL-terminated);
  * returns 1 if read, 0 if overwritten already or not yet written, and sets
  * *access. */
-int cg_sb_ring_get(const cg_scoreboard_t *sb, uint64_t pos, bool *access, char *out,
-                   size_t outlen);
+int cg_sb_ring_get(const cg_scoreboard_t *sb, uint64_t pos, bool *access, char *out, size_t outlen);
 
 /* The scoreboard this worker process writes to, or NULL (for the log
  * observer). */

@@ -16,10 +16,10 @@ double cg_stats_percentile(const uint64_t *hist, size_t nbuckets, double q);
  * history for a graph.  Feed it the running total now and then. */
 #define CG_RATE_HISTORY 600
 typedef struct {
-    int64_t last_ns;       /* when the last sample was taken */
+    int64_t last_ns; /* when the last sample was taken */
     uint64_t last_total;
-    double rate;           /* smoothed requests/s */
-    int64_t sec_start_ns;  /* start of the second being accumulated */
+    double rate;          /* smoothed requests/s */
+    int64_t sec_start_ns; /* start of the second being accumulated */
     uint64_t sec_start_total;
     double history[CG_RATE_HISTORY]; /* requests/s, one per second, newest last */
     size_t nhistory;

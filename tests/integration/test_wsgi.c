@@ -142,7 +142,8 @@ static void test_wsgi_chunked_response(void **state)
     char out[4096];
     req(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out));
     assert_non_null(strstr(out, "Transfer-Encoding: chunked\r\n"));
-    assert_non_null(strstr(out, "\r\n\r\n6\r\npart0\n\r\n6\r\npart1\n\r\n6\r\npart2\n\r\n0\r\n\r\n"));
+    assert_non_null(
+        strstr(out, "\r\n\r\n6\r\npart0\n\r\n6\r\npart1\n\r\n6\r\npart2\n\r\n0\r\n\r\n"));
     /* HTTP/1.0: no chunks, the close ends the body */
     req(s, "GET / HTTP/1.0\r\n\r\n", out, sizeof(out));
     assert_null(strstr(out, "Transfer-Encoding"));
@@ -317,8 +318,8 @@ static void test_wsgi_app_uri_forms(void **state)
 static void test_wsgi_raw_env(void **state)
 {
     (void)state;
-    const char *argv[] = {"-b", "127.0.0.1:{port}", "-e", "CG_TEST_VAR=from-flag",
-                          "wsgiapps:envvar", NULL};
+    const char *argv[] = {
+        "-b", "127.0.0.1:{port}", "-e", "CG_TEST_VAR=from-flag", "wsgiapps:envvar", NULL};
     srv_t *s = h_start_ready(NULL, argv, 20000);
     assert_non_null(s);
     char body[256];

@@ -74,7 +74,8 @@ static void test_config_table(void **state)
     (void)state;
     /* gunicorn 26's 119, and cgunicorn's own client_timeout */
     assert_int_equal(CG_SET__COUNT, 120);
-    assert_int_equal(cg_setting_lookup("client_timeout"), CG_SET__COUNT - 1 - (CG_SET__COUNT - 1 - CG_SET_client_timeout));
+    assert_int_equal(cg_setting_lookup("client_timeout"),
+                     CG_SET__COUNT - 1 - (CG_SET__COUNT - 1 - CG_SET_client_timeout));
     assert_int_equal(CG_SET_config, 0);
     assert_int_equal(cg_setting_lookup("workers"), CG_SET_workers);
     assert_int_equal(cg_setting_lookup("control_socket_disable"), CG_SET__COUNT - 1);

@@ -791,6 +791,25 @@ static void ring_observer(void *ctx, bool access, const char *line, size_t len)
         cg_sb_ring_push(sb, access, line, (size_t)(end - line));
 }
 
+/* Dashboard mode without an access log file: every error response goes to
+ * the ring, successful ones at most about a thousand a second per thread -
+ * the pane shows the last few dozen lines, and rendering every line would
+ * cost the server a few percent of its CPU under heavy load. */
+static bool sample_access(const cg_access_entry *e)
+{
+    static _Thread_local int64_t last;
+    struct timespec ts;
+
+    if (e->status >= 400)
+        return true;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (now - last < 1000000)
+        return false;
+    last = now;
+    return true;
+}
+
 /* Dashboard mode: lines the workers printed (print(), tracebacks written to
  * stderr) go to the ring as error-log lines, and to the error log file. */
 static void drain_output(cg_arbiter_t *a)
@@ -953,6 +972,7 @@ int cg_arbiter_start(cg_arbiter_t *a)
         }
         fcntl(a->out_pipe[0], F_SETFL, O_NONBLOCK);
         cg_log_set_observer(ring_observer, a);
+        cg_log_set_access_sampler(sample_access);
         /* one descriptor for the front end to poll: signals and output */
         a->epfd = epoll_create1(EPOLL_CLOEXEC);
         struct epoll_event ev = {.events = EPOLLIN};
@@ -1174,7 +1194,7 @@ void cg_arbiter_set_capture(cg_arbiter_t *a, bool capture)
         cg_log_open_error("/dev/null", level < 0 ? CG_LOG_INFO : (cg_log_level)level, err,
                           sizeof(err));
     if (al && strcmp(al, "-") == 0)
-        cg_log_open_access("/dev/null", err, sizeof(err));
+        cg_log_open_access(NULL, err, sizeof(err)); /* the ring has the lines */
 }
 
 void cg_arbiter_set_event_cb(cg_arbiter_t *a, cg_arbiter_event_fn fn, void *ctx)

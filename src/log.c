@@ -1481,9 +1481,19 @@ size_t cg_access_render(const cg_access_format *f, const cg_access_entry *e, cha
  * and show it to the observer.  Lines longer than the stack buffer are
  * rendered again on the heap (up to 1 MiB, beyond which they are cut).
  * errno is preserved. */
+static bool (*access_sampler)(const cg_access_entry *e);
+
+void cg_log_set_access_sampler(bool (*want)(const cg_access_entry *e))
+{
+    access_sampler = want;
+}
+
 void cg_log_access(const cg_access_format *f, const cg_access_entry *e)
 {
     if (f == NULL || e == NULL || !cg_log_access_enabled())
+        return;
+    /* only the observer would see this line: it may take a sample */
+    if (g_log.acc.fd < 0 && access_sampler != NULL && !access_sampler(e))
         return;
     int saved_errno = errno;
     char stack[ACC_STACK_LINE];

@@ -148,6 +148,11 @@ bool cg_access_format_uses_environ(const cg_access_format *f);
  * length (truncated to outlen - 1, always NUL-terminated). */
 size_t cg_access_render(const cg_access_format *f, const cg_access_entry *e, char *out,
                         size_t outlen);
+/* When no access log file is open and only the observer would see a line,
+ * want(e) decides whether it is rendered at all (the dashboard samples
+ * successful requests under heavy load). */
+void cg_log_set_access_sampler(bool (*want)(const cg_access_entry *e));
+
 /* Render and write one line to the access log (no-op when none is open). */
 void cg_log_access(const cg_access_format *f, const cg_access_entry *e);
 

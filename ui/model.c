@@ -197,6 +197,7 @@ static void fill_worker(const ui_model *m, ui_worker *w, const cg_worker_row *r,
     w->rss = t->rss;
     w->age_s = r->boot_ns > 0 && now_ns > r->boot_ns ? (double)(now_ns - r->boot_ns) / 1e9 : 0;
     w->busy_s = -1;
+    w->nbusy = r->nbusy;
     if (r->state == CG_WS_BUSY && r->req_start_ns > 0) {
         w->busy_s = now_ns > r->req_start_ns ? (double)(now_ns - r->req_start_ns) / 1e9 : 0;
         w->stuck = w->busy_s > m->stuck_after_s;

@@ -55,6 +55,7 @@ typedef struct {
     double age_s;   /* since fork */
     double busy_s;  /* how long the request in progress has run; < 0: none */
     bool stuck;     /* busy for longer than the stuck threshold */
+    int nbusy;      /* threads running a request (gthread); the oldest is shown */
     char method[16];
     char path[112];
     char client[48];

@@ -118,7 +118,11 @@ static void cell(const ui_worker *w, ui_column col, char *out, size_t len)
     case UI_COL_REQUEST:
         if (w->busy_s >= 0) {
             ui_fmt_age(age, sizeof(age), w->busy_s);
-            snprintf(out, len, "%s %s %s %s", age, w->method, w->path, w->client);
+            if (w->nbusy > 1) /* gthread: the oldest of its requests, and how many */
+                snprintf(out, len, "%s %s %s %s (+%d)", age, w->method, w->path, w->client,
+                         w->nbusy - 1);
+            else
+                snprintf(out, len, "%s %s %s %s", age, w->method, w->path, w->client);
         } else if (w->state == CG_WS_BOOTING) {
             snprintf(out, len, "(booting)");
         } else if (w->state == CG_WS_STOPPING) {

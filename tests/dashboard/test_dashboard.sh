@@ -497,7 +497,28 @@ else
   not_ok "terminal hangup: the server shuts down and every worker is gone" "no start"
 fi
 
-# 25. no sanitizer report from any process
+# 25. gthread: one worker runs three requests at once; its row shows the
+# oldest and how many more
+PORT=$(free_port)
+start_dashboard "$CG_ROOT/tests/dashboard/apps" -k gthread --threads 4 -b "127.0.0.1:$PORT" slowapp:app
+if wait_screen 'Workers 1/1' && wait_screen 'gthread'; then
+  for i in 1 2 3; do
+    curl -s -m 10 "http://127.0.0.1:$PORT/sleep?4" >/dev/null 2>&1 &
+  done
+  if wait_screen 'GET /sleep\?4 127\.0\.0\.1 \(\+2\)'; then
+    ok "gthread: a worker's row shows its oldest request and how many more run"
+  else
+    not_ok "gthread: a worker's row shows its oldest request and how many more run"
+  fi
+  wait
+  key Q
+  wait_screen '\[y/N\]' && key y
+  wait_dead "$WAIT"
+else
+  not_ok "gthread: a worker's row shows its oldest request and how many more run" "no start"
+fi
+
+# 26. no sanitizer report from any process
 if ls "$TMP"/asan.* "$TMP"/ubsan.* >/dev/null 2>&1; then
   not_ok "no sanitizer reports" "$(cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null | head -n 20)"
 else

@@ -40,7 +40,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(patsubst tests/integration/%.c,$(B)/tests/%,$(INTEG_SRC))
-HARNESS_SRC := $(wildcard tests/integration/harness.c tests/integration/client.c)
+HARNESS_SRC := $(wildcard tests/integration/harness.c tests/integration/client.c tests/integration/bad_cases.c)
 
 .PHONY: all run test unit-bins fuzz install clean format format-check deps-run deps-test bench
 
@@ -76,7 +76,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/libcgui.a $(B)/libcgunicorn.a
 	@echo "CC $<"
 	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -Iui -o $@ $< $(B)/libcgui.a $(B)/libcgunicorn.a $(LIBS) $(CURSES_LIBS) -lcmocka
 
-$(B)/tests/test_%: tests/integration/test_%.c $(HARNESS_SRC) tests/integration/harness.h tests/integration/client.h
+$(B)/tests/test_%: tests/integration/test_%.c $(HARNESS_SRC) tests/integration/harness.h tests/integration/client.h tests/integration/bad_cases.h
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(WARN) $(OPT) $(DEFS) $(INCS) -Itests/integration -o $@ $< $(HARNESS_SRC) -lcmocka

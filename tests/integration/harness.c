@@ -453,3 +453,30 @@ bool h_load_stop(h_load_t *l, int *ok, int *failed)
     *failed = counts[1];
     return got == sizeof(counts);
 }
+
+bool h_pid_gone(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return true;
+    bool gone = false;
+    if (fgets(buf, sizeof(buf), f)) {
+        char *rp = strrchr(buf, ')');
+        gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
+    }
+    fclose(f);
+    return gone;
+}
+
+bool h_wait_gone(pid_t pid, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    do {
+        if (h_pid_gone(pid))
+            return true;
+        usleep(10000);
+    } while (now_ms() < end);
+    return false;
+}

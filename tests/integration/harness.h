@@ -57,6 +57,11 @@ int h_run(const char *cwd, const char *const *argv, char *out, size_t cap, int t
 /* $CG_ROOT/<rel> into buf. */
 const char *h_path(char *buf, size_t cap, const char *rel);
 
+/* The process has exited (gone, or a zombie nobody reaps yet). */
+bool h_pid_gone(pid_t pid);
+/* Poll until h_pid_gone(pid), up to timeout_ms. */
+bool h_wait_gone(pid_t pid, int timeout_ms);
+
 /* pids of the master's children (workers). */
 int h_children(pid_t master, pid_t *out, int max);
 

@@ -59,33 +59,6 @@ static bool check_sanitizer(srv_t *s)
     return bad;
 }
 
-static bool pid_gone(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return true;
-    bool gone = false;
-    if (fgets(buf, sizeof(buf), f)) {
-        char *rp = strrchr(buf, ')');
-        gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
-    }
-    fclose(f);
-    return gone;
-}
-
-static bool wait_gone(pid_t pid, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    do {
-        if (pid_gone(pid))
-            return true;
-        usleep(10000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
 {
     long long end = now_ms() + timeout_ms;
@@ -122,7 +95,7 @@ static int teardown(void **state)
         for (int i = 0; i < n; i++)
             kill(kids[i], SIGKILL);
         kill(extra_pid, SIGKILL);
-        wait_gone(extra_pid, 2000);
+        h_wait_gone(extra_pid, 2000);
         extra_pid = -1;
     }
     h_stop(srv);
@@ -480,7 +453,7 @@ static void test_hooks_worker_int_abort(void **state)
     assert_true(wi > 0);
     assert_true(wait_hook(&h, wi, 5000, "child_exit", tok(t1, sizeof(t1), "wpid", kids[0]), NULL) >
                 wi);
-    assert_true(wait_gone(kids[0], 5000));
+    assert_true(h_wait_gone(kids[0], 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_log_count(s, "exited with code"), 0); /* a quick exit is code 0 */
@@ -493,7 +466,7 @@ static void test_hooks_worker_int_abort(void **state)
     kill(second, SIGINT);
     assert_true(wait_hook(&h, wi + 1, 5000, "worker_int", tok(t1, sizeof(t1), "me", second), NULL) >
                 wi);
-    assert_true(wait_gone(second, 5000));
+    assert_true(h_wait_gone(second, 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
 
@@ -516,7 +489,7 @@ static void test_hooks_worker_int_abort(void **state)
     assert_true(wa > 0);
     assert_true(wait_hook(&h, wa, 5000, "worker_exit", tok(t1, sizeof(t1), "me", third), NULL) >
                 wa);
-    assert_true(wait_gone(third, 5000));
+    assert_true(h_wait_gone(third, 5000));
     char want[64];
     snprintf(want, sizeof(want), "Worker (pid:%d) exited with code 1.", (int)third);
     assert_true(h_wait_log(s, want, 1, 5000));
@@ -551,7 +524,7 @@ static void test_hooks_pre_exec(void **state)
     assert_int_equal(count(&h, "pre_exec"), 1);
     kill(child, SIGTERM);
     assert_true(wait_hook(&h, os, 10000, "on_exit", tok(t1, sizeof(t1), "me", child), NULL) > os);
-    assert_true(wait_gone(child, 10000));
+    assert_true(h_wait_gone(child, 10000));
     extra_pid = -1;
     h_signal(s, SIGTERM);
     assert_int_equal(h_wait_exit(s, 10000), 0);
@@ -693,7 +666,7 @@ static void test_raise_pre_request(void **state)
     assert_int_equal(atoi(body), kids[0]);
     assert_true(wait_hook(&h, 0, 5000, "post_request", tok(t1, sizeof(t1), "me", kids[0]), "path=/",
                           "code=200", NULL) >= 0);
-    assert_false(pid_gone(s->pid));
+    assert_false(h_pid_gone(s->pid));
     hooklog_free(&h);
 }
 
@@ -784,7 +757,7 @@ static void test_raise_on_exit(void **state)
     assert_int_equal(wait_exit_bounded(s, 10000), 1);
     assert_hook_traceback(s, "on_exit");
     assert_int_equal(h_log_count(s, "Shutting down: Master"), 1);
-    assert_true(pid_gone(kids[0]));
+    assert_true(h_pid_gone(kids[0]));
 }
 
 /* worker_exit, worker_int, worker_abort raising: logged; the worker exits
@@ -796,7 +769,7 @@ static void test_raise_worker_exit(void **state)
     srv_t *s = start_ready("worker_exit", NULL, 1, kids);
     kill(kids[0], SIGTERM);
     assert_hook_traceback(s, "worker_exit");
-    assert_true(wait_gone(kids[0], 5000));
+    assert_true(h_wait_gone(kids[0], 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     assert_int_equal(h_log_count(s, "exited with code"), 0);
@@ -812,11 +785,11 @@ static void test_raise_worker_int(void **state)
     usleep(300000); /* idle in its loop, as above */
     kill(kids[0], SIGQUIT);
     assert_hook_traceback(s, "worker_int");
-    assert_true(wait_gone(kids[0], 5000));
+    assert_true(h_wait_gone(kids[0], 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
-    assert_false(pid_gone(s->pid));
+    assert_false(h_pid_gone(s->pid));
 }
 
 static void test_raise_worker_abort(void **state)
@@ -829,7 +802,7 @@ static void test_raise_worker_abort(void **state)
     const char r[] = "GET /sleep?30 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     h_http(s->port, r, sizeof(r) - 1, resp, sizeof(resp), 10000);
     assert_hook_traceback(s, "worker_abort");
-    assert_true(wait_gone(kids[0], 8000));
+    assert_true(h_wait_gone(kids[0], 8000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
@@ -854,8 +827,8 @@ static void test_raise_pre_exec(void **state)
     assert_true(wait_hook(&h, pe, 20000, "when_ready", tok(t1, sizeof(t1), "me", child), NULL) >
                 pe);
     /* the old master is untouched */
-    assert_false(pid_gone(s->pid));
-    assert_false(pid_gone(kids[0]));
+    assert_false(h_pid_gone(s->pid));
+    assert_false(h_pid_gone(kids[0]));
     assert_int_equal(h_log_count(s, "Unhandled exception"), 0);
     hooklog_free(&h);
 }

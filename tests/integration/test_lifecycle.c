@@ -112,33 +112,6 @@ static int live_children(pid_t pid, pid_t *out, int max)
     return h_children(pid, out, max);
 }
 
-static bool pid_gone(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return true;
-    bool gone = false;
-    if (fgets(buf, sizeof(buf), f)) {
-        char *rp = strrchr(buf, ')');
-        gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
-    }
-    fclose(f);
-    return gone;
-}
-
-static bool wait_gone(pid_t pid, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    do {
-        if (pid_gone(pid))
-            return true;
-        usleep(10000);
-    } while (now_ms() < end);
-    return false;
-}
-
 /* Kill a master we did not start through the harness, its workers first. */
 static void kill_tree(pid_t pid)
 {
@@ -147,7 +120,7 @@ static void kill_tree(pid_t pid)
     for (int i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
     kill(pid, SIGKILL);
-    wait_gone(pid, 2000);
+    h_wait_gone(pid, 2000);
 }
 
 static int teardown(void **state)
@@ -610,7 +583,7 @@ static void test_timeout_abort(void **state)
     assert_int_equal(h_log_count(s, "SIGKILL"), 0);
 
     /* replaced, and serving */
-    assert_true(wait_gone(stuck, 5000));
+    assert_true(h_wait_gone(stuck, 5000));
     assert_true(wait_children(s->pid, 2, now, 10000));
     assert_false(contains_pid(now, 2, stuck));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
@@ -652,7 +625,7 @@ static void test_timeout_kill(void **state)
     char resp[1024];
     read_all(fd, resp, sizeof(resp), 5000);
     assert_string_equal(resp, ""); /* closed, never answered */
-    assert_true(wait_gone(stuck, 5000));
+    assert_true(h_wait_gone(stuck, 5000));
     pid_t now[MAX_KIDS];
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], stuck);
@@ -687,7 +660,7 @@ static void test_max_requests(void **state)
     assert_true(h_wait_log(s, want, 1, 5000));
     snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)kids[0]);
     assert_true(h_wait_log(s, want, 1, 5000));
-    assert_true(wait_gone(kids[0], 5000));
+    assert_true(h_wait_gone(kids[0], 5000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
@@ -721,7 +694,7 @@ static void test_max_requests_jitter_under_load(void **state)
     int retired = 0, lo = 1000, hi = 0;
     bool differ = false;
     for (int i = 0; i < t.n; i++) {
-        if (!pid_gone(t.pids[i]))
+        if (!h_pid_gone(t.pids[i]))
             continue; /* still serving: its share is not used up */
         retired++;
         if (t.counts[i] < lo)
@@ -782,7 +755,7 @@ static void test_gthread_timeout(void **state)
     read_all(fd, resp, sizeof(resp), 10000);
     assert_true(resp[0] == '\0' || strncmp(resp, "HTTP/1.1 500 ", 13) == 0);
     assert_null(strstr(resp, "slept"));
-    assert_true(wait_gone(kids[0], 8000));
+    assert_true(h_wait_gone(kids[0], 8000));
     assert_true(wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     long long end = now_ms() + 10000;
@@ -811,7 +784,7 @@ static void test_gthread_quick_stop_in_flight(void **state)
     h_signal(s, SIGINT);
     assert_int_equal(h_wait_exit(s, 5000), 0);
     assert_true(now_ms() - t0 < 2500);
-    assert_true(wait_gone(kids[0], 2000));
+    assert_true(h_wait_gone(kids[0], 2000));
     for (int i = 0; i < 2; i++) {
         char resp[1024];
         read_all(fds[i], resp, sizeof(resp), 2000);
@@ -857,7 +830,7 @@ static pid_t crashed_worker(const pid_t *kids, int n, int timeout_ms)
     long long end = now_ms() + timeout_ms;
     do {
         for (int i = 0; i < n; i++)
-            if (pid_gone(kids[i]))
+            if (h_pid_gone(kids[i]))
                 return kids[i];
         usleep(5000);
     } while (now_ms() < end);
@@ -986,13 +959,13 @@ static void test_worker_quit_right_after_request(void **state)
         pid_t w = (pid_t)atoi(body);
         assert_int_equal(w, kids[0]);
         kill(w, SIGQUIT);
-        if (!wait_gone(w, 1500)) {
+        if (!h_wait_gone(w, 1500)) {
             /* what the next request gets from it */
             int st = h_get(s->port, "/", NULL, 0);
             fprintf(stderr, "worker %d ignored QUIT; the next request got %d\n", (int)w, st);
             lost++;
             kill(w, SIGKILL); /* the next round gets a fresh worker */
-            assert_true(wait_gone(w, 2000));
+            assert_true(h_wait_gone(w, 2000));
         }
     }
     if (lost)
@@ -1109,7 +1082,7 @@ static void test_usr2_upgrade_under_load(void **state)
     h_signal(s, SIGTERM);
     assert_int_equal(h_wait_exit(s, 15000), 0);
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(oldkids[i], 5000));
+        assert_true(h_wait_gone(oldkids[i], 5000));
     snprintf(want, sizeof(want), "[%d] [INFO] Master has been promoted.", (int)nm);
     assert_true(h_wait_log(s, want, 1, 5000));
     assert_true(wait_pidfile(pf, old, 5000) == nm);
@@ -1123,9 +1096,9 @@ static void test_usr2_upgrade_under_load(void **state)
     char body[64];
     assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
     assert_true(contains_pid(newkids, 2, (pid_t)atoi(body)));
-    assert_false(pid_gone(nm));
+    assert_false(h_pid_gone(nm));
     kill(nm, SIGTERM);
-    assert_true(wait_gone(nm, 15000));
+    assert_true(h_wait_gone(nm, 15000));
     int status = -1;
     assert_int_equal(waitpid(nm, &status, 0), nm); /* reparented to us */
     extra_pids[0] = 0;
@@ -1175,10 +1148,10 @@ static void test_usr2_daemon_winch_rollback(void **state)
     kill(old, SIGWINCH);
     assert_true(h_wait_log(&flog, "[INFO] graceful stop of workers", 1, 5000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(oldkids[i], 10000));
+        assert_true(h_wait_gone(oldkids[i], 10000));
     usleep(500000);
     assert_int_equal(live_children(old, kids, MAX_KIDS), 1); /* only the new master */
-    assert_false(pid_gone(old));
+    assert_false(h_pid_gone(old));
     char body[64];
     for (int i = 0; i < 4; i++) {
         assert_int_equal(h_get(port, "/", body, sizeof(body)), 200);
@@ -1192,9 +1165,9 @@ static void test_usr2_daemon_winch_rollback(void **state)
     assert_true(h_wait_log(&flog, "Booting worker with pid", 6, 20000));
     kill(nm, SIGTERM);
     assert_true(h_wait_log(&flog, "Shutting down: Master.2", 1, 15000));
-    assert_true(wait_gone(nm, 10000));
+    assert_true(h_wait_gone(nm, 10000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(newkids[i], 5000));
+        assert_true(h_wait_gone(newkids[i], 5000));
     assert_true(wait_children(old, 2, kids, 10000));
     assert_int_equal(access(pf2, F_OK), -1);
     assert_int_equal(pid_from_file(pf), old);
@@ -1207,7 +1180,7 @@ static void test_usr2_daemon_winch_rollback(void **state)
     assert_true(contains_pid(kids, 2, (pid_t)atoi(body)));
 
     kill(old, SIGTERM);
-    assert_true(wait_gone(old, 15000));
+    assert_true(h_wait_gone(old, 15000));
     assert_int_equal(access(pf, F_OK), -1);
     assert_int_equal(h_get(port, "/", NULL, 0), -1);
 }
@@ -1253,7 +1226,7 @@ static void test_preload(void **state)
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(kids[i], 10000));
+        assert_true(h_wait_gone(kids[i], 10000));
     assert_true(wait_children(s->pid, 2, now, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_int_equal(import_pids(imp, pids, 16), 1);
@@ -1273,7 +1246,7 @@ static void test_preload(void **state)
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(kids[i], 10000));
+        assert_true(h_wait_gone(kids[i], 10000));
     assert_true(wait_children(s->pid, 2, now, 10000));
     end = now_ms() + 5000;
     while (import_pids(imp, pids, 16) < 4 && now_ms() < end)
@@ -1408,7 +1381,7 @@ static void user_group(bool initgroups)
     /* the master can still manage them: HUP replaces them */
     h_signal(s, SIGHUP);
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(kids[i], 10000));
+        assert_true(h_wait_gone(kids[i], 10000));
     assert_true(wait_children(s->pid, 2, kids, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_string_equal(status_line(kids[0], "Uid:", v, sizeof(v)), uid);

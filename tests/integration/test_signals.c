@@ -111,34 +111,6 @@ static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
     return false;
 }
 
-/* The process is gone (or a zombie nobody reaps: it has exited). */
-static bool pid_gone(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return true;
-    bool gone = false;
-    if (fgets(buf, sizeof(buf), f)) {
-        char *rp = strrchr(buf, ')');
-        gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
-    }
-    fclose(f);
-    return gone;
-}
-
-static bool wait_gone(pid_t pid, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    do {
-        if (pid_gone(pid))
-            return true;
-        usleep(10000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static bool contains_pid(const pid_t *pids, int n, pid_t p)
 {
     for (int i = 0; i < n; i++)
@@ -223,7 +195,7 @@ static void test_term_graceful(void **state)
         char want[64];
         snprintf(want, sizeof(want), "[INFO] Worker exiting (pid: %d)", (int)kids[i]);
         assert_int_equal(h_log_count(s, want), 1);
-        assert_true(pid_gone(kids[i]));
+        assert_true(h_pid_gone(kids[i]));
     }
     assert_int_equal(h_log_count(s, "[INFO] Shutting down: Master"), 1);
     assert_int_equal(h_log_count(s, "Reason:"), 0);
@@ -279,7 +251,7 @@ static void quick_stop(int sig, const char *name)
         /* gunicorn logs it for every worker, quick stop or not */
         snprintf(want, sizeof(want), "[INFO] Worker exiting (pid: %d)", (int)kids[i]);
         assert_int_equal(h_log_count(s, want), 1);
-        assert_true(pid_gone(kids[i]));
+        assert_true(h_pid_gone(kids[i]));
     }
 }
 
@@ -389,7 +361,7 @@ static void test_hup_replaces_workers(void **state)
         char want[64];
         snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)old[i]);
         assert_true(h_wait_log(s, want, 1, 10000));
-        assert_true(wait_gone(old[i], 5000));
+        assert_true(h_wait_gone(old[i], 5000));
     }
     assert_true(wait_children(s->pid, 2, kids, 10000));
     assert_false(contains_pid(old, 2, kids[0]));
@@ -432,7 +404,7 @@ static void test_hup_rereads_config(void **state)
     fclose(f);
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
-    assert_true(wait_gone(old[0], 10000));
+    assert_true(h_wait_gone(old[0], 10000));
     assert_true(wait_children(s->pid, 2, kids, 10000));
     assert_false(contains_pid(kids, 2, old[0]));
     usleep(300000);
@@ -455,7 +427,7 @@ static void test_hup_in_flight_request_completes(void **state)
     read_all(fd, resp, sizeof(resp), 10000);
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(resp, "\r\n\r\nslept 1.0"));
-    assert_true(wait_gone(old[0], 5000));
+    assert_true(h_wait_gone(old[0], 5000));
     assert_true(wait_children(s->pid, 1, kids, 10000));
     assert_int_not_equal(kids[0], old[0]);
     char body[64];
@@ -479,7 +451,7 @@ static void test_hup_twice(void **state)
     assert_true(h_wait_log(s, "Hang up: Master", 2, 5000));
     assert_true(h_wait_log(s, "Booting worker with pid", 6, 10000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(old[i], 5000));
+        assert_true(h_wait_gone(old[i], 5000));
     assert_true(wait_children(s->pid, 2, kids, 10000));
     usleep(300000);
     assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
@@ -515,7 +487,7 @@ static void test_hup_rebind(void **state)
     snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (%d)", p2, (int)s->pid);
     assert_true(h_wait_log(s, want, 1, 5000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
-    assert_true(wait_gone(old[0], 10000)); /* it held the old socket */
+    assert_true(h_wait_gone(old[0], 10000)); /* it held the old socket */
     s->port = p2;
     long long end = now_ms() + 5000;
     while (h_get(p2, "/", NULL, 0) != 200 && now_ms() < end)
@@ -549,7 +521,7 @@ static void test_hup_bad_config_keeps_serving(void **state)
     usleep(300000);
     assert_true(wait_children(s->pid, 2, NULL, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
-    assert_false(pid_gone(s->pid)); /* the master still runs */
+    assert_false(h_pid_gone(s->pid)); /* the master still runs */
 }
 
 /* TERM sent to a worker directly: it exits gracefully and is replaced. */
@@ -564,7 +536,7 @@ static void test_worker_term_replaced(void **state)
     char want[64];
     snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)old[0]);
     assert_true(h_wait_log(s, want, 1, 5000));
-    assert_true(wait_gone(old[0], 5000));
+    assert_true(h_wait_gone(old[0], 5000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_true(wait_children(s->pid, 1, kids, 10000));
     assert_int_not_equal(kids[0], old[0]);
@@ -602,7 +574,7 @@ static void test_hup_burst(void **state)
                 break;
             usleep(20000);
         }
-        assert_false(pid_gone(s->pid));
+        assert_false(h_pid_gone(s->pid));
         assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
     }
     assert_int_equal(h_log_count(s, "Handling signal: term"), 0);
@@ -738,7 +710,7 @@ static void test_kill9_master(void **state)
     kill(s->pid, SIGKILL);
     assert_int_equal(h_wait_exit(s, 5000), 128 + SIGKILL);
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(kids[i], 2500));
+        assert_true(h_wait_gone(kids[i], 2500));
 }
 
 /* ------------------------------------------------ WINCH, USR2, -D */
@@ -806,7 +778,7 @@ static void test_usr2_upgrade(void **state)
 
     h_signal(s, SIGTERM);
     assert_int_equal(h_wait_exit(s, 10000), 0);
-    assert_true(wait_gone(old_worker, 2000));
+    assert_true(h_wait_gone(old_worker, 2000));
     assert_true(h_wait_log(s, "Master has been promoted.", 1, 5000));
     read_cmdline(stray_pid, title, sizeof(title));
     assert_string_equal(title, "cgunicorn: master [slowapps:app]");
@@ -816,8 +788,8 @@ static void test_usr2_upgrade(void **state)
         assert_int_equal(atoi(body), new_kids[0]);
     }
     assert_int_equal(kill(stray_pid, SIGTERM), 0);
-    assert_true(wait_gone(stray_pid, 10000));
-    assert_true(wait_gone(new_kids[0], 2000));
+    assert_true(h_wait_gone(stray_pid, 10000));
+    assert_true(h_wait_gone(new_kids[0], 2000));
     stray_pid = -1;
     assert_int_equal(h_log_count(s, "Shutting down: Master"), 2);
 }
@@ -858,9 +830,9 @@ static pid_t start_daemon(int port, const char *const *extra, srv_t *flog)
 static void stop_daemon(srv_t *flog, const pid_t *workers, int nworkers)
 {
     assert_int_equal(kill(stray_pid, SIGTERM), 0);
-    assert_true(wait_gone(stray_pid, 10000));
+    assert_true(h_wait_gone(stray_pid, 10000));
     for (int i = 0; i < nworkers; i++)
-        assert_true(wait_gone(workers[i], 2000));
+        assert_true(h_wait_gone(workers[i], 2000));
     stray_pid = -1;
     assert_true(h_wait_log(flog, "Shutting down: Master", 1, 2000));
     assert_int_equal(h_get(flog->port, "/", NULL, 0), -1);
@@ -916,10 +888,10 @@ static void test_daemon_winch(void **state)
     kill(pid, SIGWINCH);
     assert_true(h_wait_log(&flog, "[INFO] graceful stop of workers", 1, 5000));
     for (int i = 0; i < 2; i++)
-        assert_true(wait_gone(old[i], 5000));
+        assert_true(h_wait_gone(old[i], 5000));
     usleep(300000);
     assert_int_equal(h_children(pid, kids, MAX_KIDS), 0);
-    assert_false(pid_gone(pid));
+    assert_false(h_pid_gone(pid));
     kill(pid, SIGTTIN);
     assert_true(wait_children(pid, 1, kids, 10000));
     assert_true(h_wait_log(&flog, "Booting worker with pid", 3, 10000));

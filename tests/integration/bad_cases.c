@@ -187,4 +187,38 @@ const bad_case cg_bad_cases[] = {
      "Unable to comply with expectation: 'foo'"},
 };
 
+
+/* html.escape(s, quote=True) into out. */
+void html_escape(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        const char *e = NULL;
+        switch (*s) {
+        case '&':
+            e = "&amp;";
+            break;
+        case '<':
+            e = "&lt;";
+            break;
+        case '>':
+            e = "&gt;";
+            break;
+        case '"':
+            e = "&quot;";
+            break;
+        case '\'':
+            e = "&#x27;";
+            break;
+        }
+        if (e) {
+            memcpy(out + n, e, strlen(e));
+            n += strlen(e);
+        } else {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+}
+
 const size_t cg_nbad_cases = sizeof(cg_bad_cases) / sizeof(cg_bad_cases[0]);

@@ -28,4 +28,8 @@ char *field_of(size_t linelen, size_t *len);
 /* A GET request with count headers in all. */
 char *headers(int count, size_t *len);
 
+/* Python's html.escape(s, quote=True) into out (how gunicorn's error page
+ * shows the message). */
+void html_escape(const char *s, char *out, size_t cap);
+
 #endif

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bad_cases.h"
 #include "harness.h"
 
 #define RESP_CAP 65536
@@ -126,39 +127,6 @@ static int send_raw(const char *raw, size_t len, bool shut, int timeout_ms)
     return (int)got;
 }
 
-/* html.escape(s, quote=True) into out. */
-static void html_escape(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 7 < cap; s++) {
-        const char *e = NULL;
-        switch (*s) {
-        case '&':
-            e = "&amp;";
-            break;
-        case '<':
-            e = "&lt;";
-            break;
-        case '>':
-            e = "&gt;";
-            break;
-        case '"':
-            e = "&quot;";
-            break;
-        case '\'':
-            e = "&#x27;";
-            break;
-        }
-        if (e) {
-            memcpy(out + n, e, strlen(e));
-            n += strlen(e);
-        } else {
-            out[n++] = *s;
-        }
-    }
-    out[n] = '\0';
-}
-
 /* resp is gunicorn's error page (util.write_error) with this status; the
  * page's message contains detail (unescaped text) when given. */
 static void assert_error_page(int status, const char *detail)
@@ -214,8 +182,6 @@ static void assert_logged(const char *detail, int count)
 
 /* --------------------------------------------------------------------- */
 /* Table-driven: one request, one status, one message. */
-
-#include "bad_cases.h"
 
 /* clang-format on */
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "bad_cases.h"
 #include "harness.h"
 
 #define MAX_KIDS 16
@@ -994,40 +995,6 @@ static void test_smuggle(void **state)
 }
 
 /* --- test_badinput.c's table against gthread ---------------------------------------------- */
-
-#include "bad_cases.h"
-
-static void html_escape(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 7 < cap; s++) {
-        const char *e = NULL;
-        switch (*s) {
-        case '&':
-            e = "&amp;";
-            break;
-        case '<':
-            e = "&lt;";
-            break;
-        case '>':
-            e = "&gt;";
-            break;
-        case '"':
-            e = "&quot;";
-            break;
-        case '\'':
-            e = "&#x27;";
-            break;
-        }
-        if (e) {
-            memcpy(out + n, e, strlen(e));
-            n += strlen(e);
-        } else {
-            out[n++] = *s;
-        }
-    }
-    out[n] = '\0';
-}
 
 /* resp is gunicorn's error page with this status (see test_badinput.c). */
 static void assert_error_page(const char *resp, int status, const char *detail)

@@ -287,6 +287,16 @@ void cg_sb_request_end(int status, uint64_t bytes, uint64_t duration_us)
     atomic_store_explicit(&s->heartbeat_ns, mono_ns(), memory_order_relaxed);
 }
 
+void cg_sb_request_pause(void)
+{
+    if (mine == NULL)
+        return;
+    sb_thread *t = &mine->thr[thread_index];
+    seq_begin(&t->seq);
+    t->busy = 0;
+    seq_end(&t->seq);
+}
+
 void cg_sb_set_state(cg_worker_state state)
 {
     sb_slot *s = mine;

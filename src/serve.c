@@ -63,6 +63,8 @@ struct conn {
     cg_outq out;         /* response bytes the client was not ready for */
     bool writing;        /* the loop is writing out before reading again */
     bool close_after;    /* ... and then closing */
+    cg_wsgi_job *job;    /* a request parked until the client reads out (gthread) */
+    bool gone;           /* ... and the client left or stopped reading: just end it */
     size_t index;        /* in the loop's table */
     conn *next;          /* work queue */
 };
@@ -223,85 +225,113 @@ static int conn_read(conn *c)
 
 /* --- requests -------------------------------------------------------- */
 
-typedef enum { KEEP, CLOSE } fate;
+typedef enum {
+    KEEP,  /* wait for more bytes */
+    CLOSE, /* close the connection */
+    WAIT,  /* a response is parked in c->job until the client reads */
+} fate;
+
+/* The connection's part of a request's cg_wsgi_conn, with the calling
+ * thread's scratch. */
+static void wsgi_conn_init(cg_wsgi_conn *w, conn *c, scratch *sc)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = c->fd;
+    w->listener = c->l;
+    memcpy(w->remote_addr, c->remote_addr, sizeof(w->remote_addr));
+    w->remote_port = c->remote_port;
+    w->peer = (const struct sockaddr *)&c->peer;
+    w->peer_len = c->peer_len;
+    w->proxy_protocol = c->proxy_protocol;
+    memcpy(w->proxy_addr, c->proxy_addr, sizeof(w->proxy_addr));
+    w->proxy_port = c->proxy_port;
+    w->buf = c->buf;
+    w->len = c->len;
+    w->req = &sc->req;
+    w->lim = &S.o->lim;
+    w->outq = S.o->threads > 0 ? &c->out : NULL;
+    w->body_buf = sc->body_buf;
+    w->body_cap = BODY_BUF_SIZE;
+}
+
+/* Answer a request that cannot be served (CLOSE). */
+static fate reject(cg_wsgi_conn *w, int status, const char *reason, const char *msg)
+{
+    cg_http_error e = {.status = status, .reason = reason};
+    snprintf(e.msg, sizeof(e.msg), "%s", msg);
+    e.detail_len = strlen(e.msg);
+    cg_wsgi_reject(w, &e);
+    cg_sb_request_end(w->status, 0, 0);
+    return CLOSE;
+}
 
 /* Serve every complete request in c->buf, in order (pipelining), with the
- * scratch of the calling thread.  KEEP: wait for more bytes; CLOSE. */
+ * scratch of the calling thread - first the parked one, if any. */
 static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_error *perr)
 {
     for (;;) {
-        cg_http_error err;
-        ssize_t head;
-        if (parsed != 0) {
-            /* the loop just parsed this head into sc (sync) */
-            head = parsed;
-            if (perr)
-                err = *perr;
-            parsed = 0;
-        } else {
-            head = cg_http_parse_request(c->buf, c->len, &S.o->lim, &sc->req, sc->hdrs,
-                                         S.o->lim.max_fields + 1, &err);
-        }
         cg_wsgi_conn w;
+        bool last = false;
 
-        memset(&w, 0, sizeof(w));
-        w.fd = c->fd;
-        w.listener = c->l;
-        memcpy(w.remote_addr, c->remote_addr, sizeof(w.remote_addr));
-        w.remote_port = c->remote_port;
-        w.peer = (const struct sockaddr *)&c->peer;
-        w.peer_len = c->peer_len;
-        w.proxy_protocol = c->proxy_protocol;
-        memcpy(w.proxy_addr, c->proxy_addr, sizeof(w.proxy_addr));
-        w.proxy_port = c->proxy_port;
-        w.buf = c->buf;
-        w.len = c->len;
-        w.req = &sc->req;
-        w.lim = &S.o->lim;
-        w.outq = S.o->threads > 0 ? &c->out : NULL;
-        w.body_buf = sc->body_buf;
-        w.body_cap = BODY_BUF_SIZE;
-        if (head == CG_HTTP_INCOMPLETE) {
-            if (c->len < S.max_head)
-                return KEEP;
-            cg_http_error e = {.status = 431, .reason = "Request Header Fields Too Large"};
-            snprintf(e.msg, sizeof(e.msg), "Error parsing headers: 'max buffer headers'");
-            e.detail_len = strlen(e.msg);
-            cg_wsgi_reject(&w, &e);
-            cg_sb_request_end(w.status, 0, 0);
-            return CLOSE;
-        }
-        if (head < 0) {
-            cg_wsgi_reject(&w, &err);
-            cg_sb_request_end(w.status, 0, 0);
-            return CLOSE;
-        }
-        if (sc->req.version_minor >= 1 && !sc->req.has_host) {
+        wsgi_conn_init(&w, c, sc);
+        if (c->job) {
+            /* a response parked while its client read carries on here */
+            cg_wsgi_restore(&w, c->job, sc->hdrs);
+            c->job = NULL;
+            w.client_gone = c->gone;
+            cg_sb_request_start(w.req->method, w.req->method_len, w.req->target, w.req->target_len,
+                                c->remote_addr);
+        } else {
+            cg_http_error err;
+            ssize_t head;
+            if (parsed != 0) {
+                /* the loop just parsed this head into sc (sync) */
+                head = parsed;
+                if (perr)
+                    err = *perr;
+                parsed = 0;
+            } else {
+                head = cg_http_parse_request(c->buf, c->len, &S.o->lim, &sc->req, sc->hdrs,
+                                             S.o->lim.max_fields + 1, &err);
+            }
+            if (head == CG_HTTP_INCOMPLETE) {
+                if (c->len < S.max_head)
+                    return KEEP;
+                return reject(&w, 431, "Request Header Fields Too Large",
+                              "Error parsing headers: 'max buffer headers'");
+            }
+            if (head < 0) {
+                cg_wsgi_reject(&w, &err);
+                cg_sb_request_end(w.status, 0, 0);
+                return CLOSE;
+            }
             /* stricter than gunicorn (RFC 9112 3.2): HTTP/1.1 names its Host */
-            cg_http_error e = {.status = 400, .reason = "Bad Request"};
-            snprintf(e.msg, sizeof(e.msg), "Missing Host header");
-            e.detail_len = strlen(e.msg);
-            cg_wsgi_reject(&w, &e);
-            cg_sb_request_end(w.status, 0, 0);
-            return CLOSE;
+            if (sc->req.version_minor >= 1 && !sc->req.has_host)
+                return reject(&w, 400, "Bad Request", "Missing Host header");
+            w.head_len = (size_t)head;
+            unsigned long long nr = atomic_fetch_add(&S.served, 1) + 1;
+            last = nr >= S.o->max_requests;
+            if (nr == S.o->max_requests)
+                cg_log(CG_LOG_INFO, "Autorestarting worker after current request.");
+            w.keep_alive_allowed =
+                S.o->keepalive && !last && !atomic_load(&S.stopping) && *S.o->stop_graceful == 0;
+            cg_sb_request_start(sc->req.method, sc->req.method_len, sc->req.target,
+                                sc->req.target_len, c->remote_addr);
+            if (S.o->on_request)
+                S.o->on_request();
         }
-        w.head_len = (size_t)head;
-        unsigned long long nr = atomic_fetch_add(&S.served, 1) + 1;
-        bool last = nr >= S.o->max_requests;
-        if (nr == S.o->max_requests)
-            cg_log(CG_LOG_INFO, "Autorestarting worker after current request.");
-        w.keep_alive_allowed =
-            S.o->keepalive && !last && !atomic_load(&S.stopping) && *S.o->stop_graceful == 0;
-        cg_sb_request_start(sc->req.method, sc->req.method_len, sc->req.target, sc->req.target_len,
-                            c->remote_addr);
-        if (S.o->on_request)
-            S.o->on_request();
-        cg_wsgi_handle(&w);
+        cg_wsgi_state st = cg_wsgi_handle(&w);
+        if (last)
+            atomic_store(&S.stopping, true);
+        if (st == CG_WSGI_WAITING) {
+            /* this thread is free; the loop hands the request back later */
+            c->job = w.job;
+            cg_sb_request_pause();
+            return WAIT;
+        }
         c->nreq++;
         cg_sb_request_end(w.status, (uint64_t)w.sent, (uint64_t)w.duration_us);
         cg_statsd_request(w.status, (double)w.duration_us / 1000.0);
-        if (last)
-            atomic_store(&S.stopping, true);
         if (w.write_failed)
             c->out.len = 0; /* the client is gone or would not read: drop the rest */
         if (w.close)
@@ -329,14 +359,45 @@ static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_e
     }
 }
 
-/* A connection's requests are done: keep it (back to epoll) or close it.
- * Called by whoever owns c. */
+/* Queue c for a pool thread (S.mu held). */
+static void enqueue_locked(conn *c)
+{
+    c->next = NULL;
+    if (S.qtail)
+        S.qtail->next = c;
+    else
+        S.qhead = c;
+    S.qtail = c;
+    pthread_cond_signal(&S.work);
+}
+
+/* Hand a parked request back to a pool thread (S.mu held, c out of epoll):
+ * to carry on, or - gone - to end it without the client, which still
+ * calls close() and logs it. */
+static void resume_locked(conn *c, bool gone)
+{
+    c->gone = gone;
+    c->writing = false;
+    c->busy = true;
+    enqueue_locked(c);
+}
+
+/* A connection's requests are done, or wait for the client: keep it (back
+ * to epoll) or close it.  Called by whoever owns c. */
 static void release(conn *c, fate f)
 {
     if (S.o->threads > 0)
         pthread_mutex_lock(&S.mu);
     c->busy = false;
-    if (c->out.len > 0) {
+    if (f == WAIT) {
+        /* the loop writes out the queue as the client reads, then hands
+         * the request back (on_writable); client_timeout without progress
+         * ends it (cut_off_slow) */
+        c->writing = true;
+        c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+        if (conn_arm(c) != 0)
+            resume_locked(c, true);
+    } else if (c->out.len > 0) {
         /* the loop writes the rest out as the client reads it */
         c->writing = true;
         c->close_after = f == CLOSE || c->eof || atomic_load(&S.stopping);
@@ -405,13 +466,7 @@ static void dispatch(conn *c, ssize_t head, const cg_http_error *err)
         return;
     }
     pthread_mutex_lock(&S.mu);
-    c->next = NULL;
-    if (S.qtail)
-        S.qtail->next = c;
-    else
-        S.qhead = c;
-    S.qtail = c;
-    pthread_cond_signal(&S.work);
+    enqueue_locked(c);
     pthread_mutex_unlock(&S.mu);
 }
 
@@ -551,7 +606,17 @@ static void on_writable(conn *c)
     int r = cg_outq_flush(&c->out, c->fd);
 
     pthread_mutex_lock(&S.mu);
-    if (r == 1) {
+    if (c->job) {
+        /* a parked response: more of it once the client has read enough */
+        if (r < 0)
+            resume_locked(c, true);
+        else if (c->out.len <= CG_WSGI_RESUME_AT)
+            resume_locked(c, false);
+        else if (conn_arm(c) != 0)
+            resume_locked(c, true);
+        else
+            c->deadline_ns = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
+    } else if (r == 1) {
         c->writing = false;
         if (c->close_after) {
             conn_free(c);
@@ -607,6 +672,14 @@ static void cut_off_slow(int64_t now)
     pthread_mutex_lock(&S.mu);
     for (size_t i = 0; i < S.nconns;) {
         conn *c = S.conns[i];
+        if (!c->busy && c->job && c->deadline_ns <= now) {
+            /* stopped reading a parked response: a thread ends it (close()) */
+            cg_log(CG_LOG_DEBUG, "Closing slow connection from %s", c->remote_addr);
+            epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            resume_locked(c, true);
+            i++;
+            continue;
+        }
         if (!c->busy && c->deadline_ns <= now) {
             if (c->len > 0)
                 cg_log(CG_LOG_DEBUG, "Closing slow connection from %s", c->remote_addr);
@@ -618,8 +691,16 @@ static void cut_off_slow(int64_t now)
     pthread_mutex_unlock(&S.mu);
 }
 
+/* A request is in progress on c: run by a thread, parked, or its response
+ * still being written out. */
+static bool in_flight(const conn *c)
+{
+    return c->busy || c->job || c->writing;
+}
+
 /* Stop listening; close the connections that wait between requests.
- * Connections whose first request is on its way are kept (see drain). */
+ * Connections whose first request is on its way are kept, and those with
+ * a request in flight (see drain). */
 static void stop_listening(void)
 {
     for (size_t i = 0; i < S.o->nlisteners; i++)
@@ -627,7 +708,8 @@ static void stop_listening(void)
     pthread_mutex_lock(&S.mu);
     for (size_t i = 0; i < S.nconns;) {
         conn *c = S.conns[i];
-        if (!c->busy && (c->nreq > 0 || *S.o->stop_quick)) {
+        /* a quick stop drops parked responses too: the process exits next */
+        if (*S.o->stop_quick ? !c->busy : !in_flight(c) && c->nreq > 0) {
             conn_free(c);
             continue;
         }
@@ -636,7 +718,9 @@ static void stop_listening(void)
     pthread_mutex_unlock(&S.mu);
 }
 
-/* After a graceful stop (TERM, max_requests): connections already accepted
+/* After a graceful stop (TERM, max_requests): requests in flight finish,
+ * parked and queued responses included (their clients are cut off by
+ * client_timeout if they stop reading), and connections already accepted
  * still get their first request answered - a client that connected just
  * before the stop must not see its connection closed unanswered - until
  * they are served or time out. */
@@ -645,14 +729,16 @@ static void drain(struct epoll_event *evs, int nevs)
     int64_t until = now_ns() + (int64_t)S.o->client_timeout_s * 1000000000LL;
 
     for (;;) {
-        size_t waiting = 0;
+        size_t waiting = 0, busy = 0;
         int64_t now = now_ns();
 
         pthread_mutex_lock(&S.mu);
-        for (size_t i = 0; i < S.nconns; i++)
-            waiting += !S.conns[i]->busy;
+        for (size_t i = 0; i < S.nconns; i++) {
+            busy += in_flight(S.conns[i]);
+            waiting += !in_flight(S.conns[i]);
+        }
         pthread_mutex_unlock(&S.mu);
-        if (waiting == 0 || now >= until || *S.o->stop_quick)
+        if ((busy == 0 && (waiting == 0 || now >= until)) || *S.o->stop_quick)
             break;
         cut_off_slow(now);
         S.o->tick();

@@ -68,6 +68,7 @@ typedef struct {
     long long content_length; /* -1 when the app gave none */
     long long sent;           /* body bytes written */
     bool io_error;            /* the client went away */
+    size_t head_len;          /* bytes of the head in headbuf once sent */
     /* where the app's headers sit in the head buffer, for the access log */
     cg_log_header out[MAX_HEADERS_OUT];
     size_t nout;
@@ -86,7 +87,6 @@ void cg_wsgi_set_stop_flag(volatile const sig_atomic_t *flag)
 static _Thread_local char *headbuf;
 static _Thread_local size_t headcap;
 
-/* Send every byte of iov, retrying on partial writes.  -1 on error. */
 /* The calling thread's output queue while it serves a request (gthread). */
 static _Thread_local cg_outq *t_outq;
 
@@ -113,19 +113,22 @@ int cg_outq_flush(cg_outq *q, int fd)
             break;
         return -1;
     }
-    memmove(q->buf, q->buf + off, q->len - off);
-    q->len -= off;
+    if (off > 0) {
+        memmove(q->buf, q->buf + off, q->len - off);
+        q->len -= off;
+    }
     return q->len == 0 ? 1 : 0;
 }
 
-/* Queue iov's bytes behind what q holds; false if that would pass q->max. */
-static bool queue_iov(cg_outq *q, const struct iovec *iov, int iovcnt)
+/* Queue iov's bytes behind what q holds; false if that would pass limit
+ * (or on no memory). */
+static bool queue_iov(cg_outq *q, const struct iovec *iov, int iovcnt, size_t limit)
 {
     size_t total = 0;
 
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
-    if (q->len + total > q->max)
+    if (q->len + total > limit)
         return false;
     if (q->len + total > q->cap) {
         size_t cap = q->cap ? q->cap : 16384;
@@ -155,15 +158,20 @@ static int drain_queue(cg_outq *q, int fd)
 }
 
 /* Send every byte of iov.  With an output queue (gthread), what the client
- * is not ready for is queued for the event loop instead of waited for. */
-static int send_all(int fd, struct iovec *iov, int iovcnt)
+ * is not ready for is queued for the event loop instead of waited for.
+ * bounded: the queue may not pass its max - past it, wait for the client
+ * (the write() callable, which PEP 3333 has block).  Otherwise the queue
+ * takes it all: the response iterable's writer (write_items) stops after
+ * each slice once the queue is full, so it passes max by one slice at most. */
+static int send_all(int fd, struct iovec *iov, int iovcnt, bool bounded)
 {
     struct msghdr msg = {0};
     cg_outq *q = t_outq;
+    size_t limit = q == NULL ? 0 : bounded ? q->max : SIZE_MAX;
 
     if (q && q->len > 0) {
         /* keep the order: behind what is already waiting */
-        if (queue_iov(q, iov, iovcnt))
+        if (queue_iov(q, iov, iovcnt, limit))
             return 0;
         if (drain_queue(q, fd) != 0)
             return -1;
@@ -178,7 +186,7 @@ static int send_all(int fd, struct iovec *iov, int iovcnt)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                if (q && queue_iov(q, iov, iovcnt))
+                if (q && queue_iov(q, iov, iovcnt, limit))
                     return 0;
                 /* no queue, or it is full: wait for room, but a client that
                  * stops reading is cut off after client_timeout */
@@ -201,11 +209,11 @@ static int send_all(int fd, struct iovec *iov, int iovcnt)
 }
 
 /* Send with the GIL released: a slow client must not hold the interpreter. */
-static int send_all_nogil(int fd, struct iovec *iov, int iovcnt)
+static int send_all_nogil(int fd, struct iovec *iov, int iovcnt, bool bounded)
 {
     int rc;
 
-    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, iov, iovcnt);
+    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, iov, iovcnt, bounded);
     Py_END_ALLOW_THREADS return rc;
 }
 
@@ -440,10 +448,10 @@ invalid:
 
 /* Write body bytes (sending the head first if it has not gone out).
  * body_known/body_len: the whole body's length when the server knows it
- * before the head is sent.  Returns 0, or -1 with a Python exception set
- * (bad headers) or io_error set (client gone). */
+ * before the head is sent; bounded: see send_all.  Returns 0, or -1 with a
+ * Python exception set (bad headers) or io_error set (client gone). */
 static int response_write(Response *r, const char *data, size_t len, bool body_known,
-                          long long body_len)
+                          long long body_len, bool bounded)
 {
     struct iovec iov[4];
     int cnt = 0;
@@ -458,6 +466,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
         iov[cnt].iov_base = headbuf;
         iov[cnt++].iov_len = (size_t)hl;
         r->headers_sent = true;
+        r->head_len = (size_t)hl;
     }
     if (r->no_body)
         len = 0;
@@ -477,7 +486,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
     }
     if (cnt == 0)
         return 0;
-    if (send_all_nogil(r->conn->fd, iov, cnt) != 0) {
+    if (send_all_nogil(r->conn->fd, iov, cnt, bounded) != 0) {
         r->io_error = true;
         r->conn->close = true;
         return -1;
@@ -530,7 +539,10 @@ static PyObject *Response_call(PyObject *self, PyObject *args, PyObject *kwds)
     return PyObject_GetAttrString(self, "write");
 }
 
-/* The write() callable start_response returns. */
+/* The write() callable start_response returns.  Unlike the response
+ * iterable it cannot be parked while a slow client reads (it must return
+ * only once its bytes are taken): past the output queue's max it waits for
+ * the client, up to client_timeout, holding its thread. */
 static PyObject *Response_write(PyObject *self, PyObject *data)
 {
     Response *r = (Response *)self;
@@ -546,7 +558,7 @@ static PyObject *Response_write(PyObject *self, PyObject *data)
     }
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) != 0)
         return NULL;
-    int rc = response_write(r, view.buf, (size_t)view.len, false, 0);
+    int rc = response_write(r, view.buf, (size_t)view.len, false, 0, true);
     PyBuffer_Release(&view);
     if (rc != 0 && PyErr_Occurred())
         return NULL;
@@ -1289,21 +1301,71 @@ static void send_continue(void *ctx)
 {
     cg_wsgi_conn *c = ctx;
     struct iovec iov = {.iov_base = "HTTP/1.1 100 Continue\r\n\r\n", .iov_len = 25};
-    send_all(c->fd, &iov, 1);
+    send_all(c->fd, &iov, 1, false);
 }
 
-/* Send a file with sendfile(2) when the app returned wsgi.file_wrapper
- * over a real file.  Returns 1 when sent (or failed on the wire), 0 when the
- * object is not suitable (the caller iterates it), -1 on a Python error. */
-static int try_sendfile(Response *r, PyObject *result)
+/* --- the response body ----------------------------------------------- */
+
+/* How the app's result goes out, decided before its first byte. */
+typedef enum { KIND_UNSET, KIND_SENDFILE, KIND_SEQ, KIND_ITER } body_kind;
+
+typedef enum {
+    BODY_DONE,
+    BODY_ERROR, /* a Python exception is set, or io_error */
+    BODY_WAIT,  /* the output queue is full: park the request (gthread) */
+} body_rc;
+
+/* The most of one item written before checking whether the output queue is
+ * full: a large item is not copied into the queue whole. */
+#define SLICE (256 * 1024)
+
+/* One request's Python side and where its response stands: on the serving
+ * thread's stack, or in a job while the request waits for its client. */
+typedef struct {
+    Response *r;        /* owned */
+    Input *input;       /* owned */
+    PyObject *env;      /* owned */
+    PyObject *result;   /* owned: what the app returned */
+    PyObject *hook_req; /* owned: pre/post_request's req, or NULL */
+    /* owned: the contextvars.Context an iterable result runs in (gthread),
+     * so that a generator that sets a ContextVar and resets it later
+     * (Flask's stream_with_context) still can when it resumes on another
+     * thread */
+    PyObject *ctx;
+    body_kind kind;
+    PyObject *it;      /* owned iterator (ITER) */
+    Py_ssize_t index;  /* next item (SEQ) */
+    long long total;   /* the body's length (SEQ) */
+    PyObject *item;    /* owned: the item being written ... */
+    size_t item_off;   /* ... and how much of it went out */
+    int sf_fd;         /* SENDFILE: the file ... */
+    off_t sf_pos;      /* ... where it stands ... */
+    long long sf_left; /* ... and how much is left */
+    bool sf_crlf;      /* the chunk around the file still needs its CRLF */
+    struct timespec wall, t0;
+} request;
+
+/* The output queue holds all the server keeps for a client: stop producing
+ * until the client reads. */
+static bool queue_full(void)
 {
-    FileWrapper *fw = (FileWrapper *)result;
+    return t_outq != NULL && t_outq->len >= t_outq->max;
+}
+
+/* wsgi.file_wrapper over a real file goes out with sendfile(2): note the
+ * file in q and send the head (and the chunk header).  1: q->kind is
+ * SENDFILE (io_error may be set), 0: not a real file (the caller iterates
+ * it), -1: a Python error. */
+static int sendfile_start(request *q)
+{
+    Response *r = q->r;
+    FileWrapper *fw = (FileWrapper *)q->result;
     PyObject *fileno = NULL, *tell = NULL;
     struct stat st;
     long long off, count;
     int fd;
 
-    if (!W.sendfile || !PyObject_TypeCheck(result, &FileWrapperType))
+    if (!W.sendfile || !PyObject_TypeCheck(q->result, &FileWrapperType))
         return 0;
     fileno = PyObject_CallMethod(fw->filelike, "fileno", NULL);
     if (fileno == NULL) {
@@ -1330,105 +1392,193 @@ static int try_sendfile(Response *r, PyObject *result)
     count = st.st_size - off;
     if (count < 0)
         count = 0;
-    if (response_write(r, NULL, 0, true, count) != 0)
+    q->kind = KIND_SENDFILE;
+    if (response_write(r, NULL, 0, true, count, false) != 0)
         return PyErr_Occurred() ? -1 : 1;
     if (r->no_body)
         return 1;
     if (r->content_length >= 0 && count > r->content_length)
         count = r->content_length;
-    if (r->chunked) {
+    q->sf_fd = fd;
+    q->sf_pos = (off_t)off;
+    q->sf_left = count;
+    if (r->chunked && count > 0) {
         /* length known now, but the head already promised chunks */
         char hdr[24];
         struct iovec iov = {hdr, (size_t)snprintf(hdr, sizeof(hdr), "%llx\r\n", count)};
-        if (count > 0 && send_all_nogil(r->conn->fd, &iov, 1) != 0)
-            goto ioerr;
+        if (send_all_nogil(r->conn->fd, &iov, 1, false) != 0) {
+            r->io_error = true;
+            r->conn->close = true;
+        }
+        q->sf_crlf = true;
     }
-    /* sendfile writes straight to the socket: what is queued goes first */
-    if (t_outq && t_outq->len > 0 && drain_queue(t_outq, r->conn->fd) != 0)
-        goto ioerr;
-    off_t pos = (off_t)off;
-    long long left = count;
-    Py_BEGIN_ALLOW_THREADS while (left > 0)
-    {
-        ssize_t n = sendfile(r->conn->fd, fd, &pos, left > (1LL << 30) ? (1 << 30) : left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN && wait_writable(r->conn->fd))
-            continue;
-        if (n <= 0)
-            break;
-        left -= n;
-    }
-    Py_END_ALLOW_THREADS if (left > 0) goto ioerr;
-    r->sent += count;
-    if (r->chunked && count > 0) {
-        struct iovec iov = {"\r\n", 2};
-        if (send_all_nogil(r->conn->fd, &iov, 1) != 0)
-            goto ioerr;
-    }
-    return 1;
-ioerr:
-    r->io_error = true;
-    r->conn->close = true;
     return 1;
 }
 
-/* Iterate the app's result and write it.  0, or -1 with a Python exception
- * set (or io_error). */
-static int write_result(Response *r, PyObject *result)
+/* sendfile(2) the rest of q's file: 1 all sent, 0 the client is not ready
+ * (gthread: the loop waits for it, not a thread), -1 the connection
+ * failed.  Without the GIL. */
+static int sendfile_some(request *q, int sock)
 {
-    int sf = try_sendfile(r, result);
+    while (q->sf_left > 0) {
+        size_t want = q->sf_left > (1LL << 30) ? (size_t)1 << 30 : (size_t)q->sf_left;
+        ssize_t n = sendfile(sock, q->sf_fd, &q->sf_pos, want);
+        if (n > 0) {
+            q->sf_left -= n;
+            q->r->sent += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            if (t_outq)
+                return 0;
+            if (wait_writable(sock))
+                continue;
+        }
+        return -1;
+    }
+    return 1;
+}
+
+/* The file of a SENDFILE response, from where it stands. */
+static body_rc sendfile_body(request *q)
+{
+    Response *r = q->r;
+    int sock = r->conn->fd, rc = 1;
+
+    if (r->io_error)
+        return BODY_ERROR;
+    if (q->sf_left > 0 && t_outq && t_outq->len > 0) {
+        /* sendfile writes straight to the socket: what is queued goes first */
+        rc = cg_outq_flush(t_outq, sock);
+        if (rc == 0)
+            return BODY_WAIT;
+    }
+    if (rc > 0) {
+        Py_BEGIN_ALLOW_THREADS rc = sendfile_some(q, sock);
+        Py_END_ALLOW_THREADS
+    }
+    if (rc == 0)
+        return BODY_WAIT;
+    if (rc > 0 && q->sf_crlf) {
+        struct iovec iov = {"\r\n", 2};
+        q->sf_crlf = false;
+        rc = send_all_nogil(sock, &iov, 1, false) == 0 ? 1 : -1;
+    }
+    if (rc < 0) {
+        r->io_error = true;
+        r->conn->close = true;
+        return BODY_ERROR;
+    }
+    return BODY_DONE;
+}
+
+/* Decide how the app's result goes out.  0, or -1 with a Python exception
+ * set. */
+static int start_body(request *q)
+{
+    int sf = sendfile_start(q);
     if (sf != 0)
         return sf < 0 ? -1 : 0;
 
-    if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
+    if (PyList_CheckExact(q->result) || PyTuple_CheckExact(q->result)) {
         /* A sequence of bytes: the server knows the length up front, so the
          * response gets a Content-Length instead of chunks. */
-        Py_ssize_t n = PySequence_Fast_GET_SIZE(result);
-        PyObject **items = PySequence_Fast_ITEMS(result);
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(q->result), i;
+        PyObject **items = PySequence_Fast_ITEMS(q->result);
         long long total = 0;
-        bool all_bytes = true;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (!PyBytes_Check(items[i])) {
-                all_bytes = false;
-                break;
-            }
+        for (i = 0; i < n && PyBytes_Check(items[i]); i++)
             total += PyBytes_GET_SIZE(items[i]);
-        }
-        if (all_bytes) {
-            for (Py_ssize_t i = 0; i < n; i++)
-                if (response_write(r, PyBytes_AS_STRING(items[i]),
-                                   (size_t)PyBytes_GET_SIZE(items[i]), true, total) != 0)
-                    return -1;
-            if (!r->headers_sent && response_write(r, NULL, 0, true, 0) != 0)
-                return -1;
+        if (i == n) {
+            q->kind = KIND_SEQ;
+            q->total = total;
             return 0;
         }
     }
-    PyObject *it = PyObject_GetIter(result), *item; /* owned */
-    if (it == NULL)
+    q->it = PyObject_GetIter(q->result);
+    if (q->it == NULL)
         return -1;
-    while ((item = PyIter_Next(it)) != NULL) {
-        int rc;
-        if (!PyBytes_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "%R is not a byte", item);
-            Py_DECREF(item);
-            Py_DECREF(it);
-            return -1;
-        }
-        rc = response_write(r, PyBytes_AS_STRING(item), (size_t)PyBytes_GET_SIZE(item), false, 0);
-        Py_DECREF(item);
-        if (rc != 0) {
-            Py_DECREF(it);
-            return -1;
-        }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred())
-        return -1;
-    if (!r->headers_sent && response_write(r, NULL, 0, true, 0) != 0)
+    q->kind = KIND_ITER;
+    if (t_outq && (q->ctx = PyContext_CopyCurrent()) == NULL)
         return -1;
     return 0;
+}
+
+/* The next body item (owned bytes); NULL at the end or with an exception
+ * set. */
+static PyObject *next_item(request *q)
+{
+    PyObject *item;
+
+    if (q->kind == KIND_SEQ) {
+        if (q->index >= PySequence_Fast_GET_SIZE(q->result))
+            return NULL;
+        item = PySequence_Fast_ITEMS(q->result)[q->index++];
+        Py_INCREF(item);
+    } else {
+        item = PyIter_Next(q->it);
+    }
+    if (item && !PyBytes_Check(item)) {
+        PyErr_Format(PyExc_TypeError, "%R is not a byte", item);
+        Py_CLEAR(item);
+    }
+    return item;
+}
+
+/* Write the items of a SEQ or ITER result from where the response stands.
+ * BODY_WAIT once the output queue is full (q keeps the place). */
+static body_rc write_items(request *q)
+{
+    Response *r = q->r;
+    bool known = q->kind == KIND_SEQ;
+
+    for (;;) {
+        if (q->item == NULL) {
+            q->item = next_item(q);
+            q->item_off = 0;
+            if (q->item == NULL)
+                break;
+        }
+        const char *data = PyBytes_AS_STRING(q->item);
+        size_t len = (size_t)PyBytes_GET_SIZE(q->item);
+        /* every item is written, even b'' (it sends the head) */
+        do {
+            size_t n = len - q->item_off < SLICE ? len - q->item_off : SLICE;
+            if (response_write(r, data + q->item_off, n, known, q->total, false) != 0)
+                return BODY_ERROR;
+            q->item_off += n;
+            if (queue_full()) {
+                if (q->item_off == len)
+                    Py_CLEAR(q->item);
+                return BODY_WAIT;
+            }
+        } while (q->item_off < len);
+        Py_CLEAR(q->item);
+    }
+    if (PyErr_Occurred())
+        return BODY_ERROR;
+    if (!r->headers_sent && response_write(r, NULL, 0, true, 0, false) != 0)
+        return BODY_ERROR;
+    return BODY_DONE;
+}
+
+/* Write the response body from where it stands (the first call decides
+ * how).  BODY_WAIT: the client has not read enough yet. */
+static body_rc write_body(request *q)
+{
+    body_rc rc;
+
+    if (q->kind == KIND_UNSET && start_body(q) != 0)
+        return BODY_ERROR;
+    if (q->kind == KIND_SENDFILE)
+        return sendfile_body(q);
+    if (q->ctx && PyContext_Enter(q->ctx) != 0)
+        return BODY_ERROR;
+    rc = write_items(q);
+    if (q->ctx)
+        PyContext_Exit(q->ctx);
+    return rc;
 }
 
 /* Finish the framing: the last chunk of a chunked body. */
@@ -1436,7 +1586,7 @@ static void finish_response(Response *r)
 {
     if (r->headers_sent && r->chunked && !r->io_error) {
         struct iovec iov = {"0\r\n\r\n", 5};
-        if (send_all_nogil(r->conn->fd, &iov, 1) != 0) {
+        if (send_all_nogil(r->conn->fd, &iov, 1, false) != 0) {
             r->io_error = true;
             r->conn->close = true;
         }
@@ -1584,33 +1734,16 @@ static PyObject *hook_response(const Response *r)
     return obj;
 }
 
-void cg_wsgi_handle(cg_wsgi_conn *c)
+/* --- one request ----------------------------------------------------- */
+
+/* Set up the request's Python side and call the app.  0 with q->result
+ * set, or -1 with a Python exception set. */
+static int call_app(cg_wsgi_conn *c, request *q)
 {
-    PyObject *env = NULL, *result = NULL, *write_fn = NULL, *hook_req = NULL;
-    Input *input = NULL;
-    Response *r = NULL;
-    struct timespec wall, t0;
-    const cg_http_request *req = c->req;
+    Response *r = q->r = PyObject_New(Response, &ResponseType);
 
-    clock_gettime(CLOCK_REALTIME, &wall);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cg_body_init(&c->body, c->fd, c->body_buf, c->body_cap, c->buf + c->head_len,
-                 c->len - c->head_len, req->content_length, req->chunked, c->lim);
-    c->body.timeout_ms = W.io_timeout_ms;
-    if (req->expect_continue && !c->body.done) {
-        c->body.before_read = send_continue;
-        c->body.before_read_ctx = c;
-    }
-    if (!req->keep_alive)
-        c->close = true;
-
-    t_outq = c->outq;
-    cg_py_acquire_gil();
-    input = PyObject_New(Input, &InputType);
-    r = PyObject_New(Response, &ResponseType);
-    if (input == NULL || r == NULL)
-        goto error;
-    input->body = &c->body;
+    if (r == NULL)
+        return -1;
     r->conn = c;
     r->status = NULL;
     r->headers = NULL;
@@ -1618,34 +1751,36 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     r->status_code = 0;
     r->content_length = -1;
     r->sent = 0;
+    r->head_len = 0;
     r->nout = 0;
+    q->input = PyObject_New(Input, &InputType);
+    if (q->input == NULL)
+        return -1;
+    q->input->body = &c->body;
 
-    env = build_environ(c, (PyObject *)input);
-    if (env == NULL)
-        goto error;
+    q->env = build_environ(c, (PyObject *)q->input);
+    if (q->env == NULL)
+        return -1;
     if (cg_hook_set(CG_SET_pre_request) || cg_hook_set(CG_SET_post_request)) {
-        hook_req = hook_request(c);
-        if (hook_req == NULL)
-            goto error;
+        q->hook_req = hook_request(c);
+        if (q->hook_req == NULL)
+            return -1;
         /* gunicorn: pre_request raising is an error handling the request */
-        if (cg_hook_call_request(CG_SET_pre_request, hook_req, env, NULL) != 0) {
+        if (cg_hook_call_request(CG_SET_pre_request, q->hook_req, q->env, NULL) != 0) {
             PyErr_SetString(PyExc_RuntimeError, "pre_request hook failed");
-            goto error;
+            return -1;
         }
     }
-    result = PyObject_CallFunctionObjArgs(cg_py_app(), env, (PyObject *)r, NULL);
-    if (result == NULL)
-        goto error;
-    if (write_result(r, result) != 0 && PyErr_Occurred())
-        goto error;
-    goto finish;
-error:
-    if (r && r->io_error && !PyErr_Occurred())
-        goto finish;
-    if (r && PyErr_Occurred() && r->io_error) {
-        PyErr_Clear(); /* the client left; gunicorn ignores that */
-        goto finish;
-    }
+    q->result = PyObject_CallFunctionObjArgs(cg_py_app(), q->env, (PyObject *)r, NULL);
+    return q->result ? 0 : -1;
+}
+
+/* The app raised (or the result could not be written): gunicorn's 500 page
+ * if the head has not gone out, else a cut connection. */
+static void app_failed(cg_wsgi_conn *c, request *q)
+{
+    Response *r = q->r;
+
     log_request_error(c);
     if (r && !r->headers_sent) {
         cg_http_error e = {.status = 500, .reason = "Internal Server Error"};
@@ -1653,7 +1788,7 @@ error:
         ssize_t n = cg_http_error_response(&e, page, sizeof(page));
         if (n > 0) {
             struct iovec iov = {page, (size_t)n};
-            send_all_nogil(c->fd, &iov, 1);
+            send_all_nogil(c->fd, &iov, 1, false);
         }
         r->status_code = 500;
         r->headers_sent = false;
@@ -1661,21 +1796,45 @@ error:
         r->io_error = true; /* no clean end: the client must see it failed */
     }
     c->close = true;
-finish:
-    if (result && PyObject_HasAttrString(result, "close")) {
-        PyObject *cr = PyObject_CallMethod(result, "close", NULL);
-        if (cr == NULL)
-            log_request_error(c);
-        Py_XDECREF(cr);
-    }
+}
+
+/* PEP 3333: the result's close() is always called - in the context its
+ * iteration ran in. */
+static void close_result(const cg_wsgi_conn *c, request *q)
+{
+    if (q->result == NULL || !PyObject_HasAttrString(q->result, "close"))
+        return;
+    bool entered = q->ctx && PyContext_Enter(q->ctx) == 0;
+    PyErr_Clear();
+    PyObject *cr = PyObject_CallMethod(q->result, "close", NULL);
+    if (cr == NULL)
+        log_request_error(c);
+    Py_XDECREF(cr);
+    if (entered)
+        PyContext_Exit(q->ctx);
+}
+
+/* The request is over: errors, close(), the last chunk, the access log,
+ * post_request, the unread body, and the outputs in c.  With the GIL. */
+static void end_request(cg_wsgi_conn *c, request *q, body_rc rc)
+{
+    Response *r = q->r;
+
+    if (rc == BODY_ERROR && PyErr_Occurred() && r && r->io_error)
+        PyErr_Clear(); /* the client left; gunicorn ignores that */
+    else if (rc == BODY_ERROR && (PyErr_Occurred() || r == NULL))
+        app_failed(c, q);
+    Py_CLEAR(q->item);
+    Py_CLEAR(q->it);
+    close_result(c, q);
     if (r) {
         struct timespec t1;
         finish_response(r);
-        log_access(c, r, env, &wall, &t0);
-        if (hook_req && cg_hook_set(CG_SET_post_request)) {
+        log_access(c, r, q->env, &q->wall, &q->t0);
+        if (q->hook_req && cg_hook_set(CG_SET_post_request)) {
             PyObject *resp = hook_response(r); /* owned */
             if (resp)
-                cg_hook_call_request(CG_SET_post_request, hook_req, env, resp);
+                cg_hook_call_request(CG_SET_post_request, q->hook_req, q->env, resp);
             PyErr_Clear();
             Py_XDECREF(resp);
         }
@@ -1684,10 +1843,11 @@ finish:
         c->status = r->status_code;
         c->sent = r->sent;
         c->write_failed = r->io_error;
-        c->duration_us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        c->duration_us =
+            (t1.tv_sec - q->t0.tv_sec) * 1000000LL + (t1.tv_nsec - q->t0.tv_nsec) / 1000;
     }
-    if (input)
-        input->body = NULL;
+    if (q->input)
+        q->input->body = NULL;
     /* unread body bytes would be taken for the next request: drop them, or
      * close */
     if (!c->body.done && !c->close) {
@@ -1698,16 +1858,164 @@ finish:
     if (!c->body.done)
         c->close = true;
     c->requests++;
-    Py_XDECREF(write_fn);
-    Py_XDECREF(hook_req);
-    Py_XDECREF(result);
-    Py_XDECREF(env);
-    Py_XDECREF((PyObject *)input);
+    Py_XDECREF(q->ctx);
+    Py_XDECREF(q->hook_req);
+    Py_XDECREF(q->result);
+    Py_XDECREF(q->env);
+    Py_XDECREF((PyObject *)q->input);
     Py_XDECREF((PyObject *)r);
+}
+
+/* --- a request that waits for its client (gthread) --------------------- */
+
+/* What a parked request keeps of the thread that ran it: the request
+ * state, and copies of what lived in that thread's scratch (the parsed
+ * head, the body buffer, the response head), which cg_wsgi_restore puts
+ * into the scratch of whichever thread carries on. */
+struct cg_wsgi_job {
+    request q;
+    cg_wsgi_conn conn;
+    cg_http_request req; /* its strings point into the connection's buffer */
+    cg_http_header *hdrs;
+    char *body; /* the body buffer's bytes that still matter, [0, body_len) */
+    size_t body_len, extra_off;
+    char *head; /* the response head, which the access log reads */
+};
+
+static void job_free(cg_wsgi_job *j)
+{
+    free(j->hdrs);
+    free(j->body);
+    free(j->head);
+    free(j);
+}
+
+/* Bytes at the start of the body buffer that still matter: unread body
+ * bytes, and what a chunked body read past its end (the next request). */
+static size_t body_live(const cg_body *b)
+{
+    size_t hi = b->start < b->end ? b->end : 0;
+    if (b->extra && (size_t)(b->extra - b->buf) + b->extra_len > hi)
+        hi = (size_t)(b->extra - b->buf) + b->extra_len;
+    return hi;
+}
+
+/* Park the request in c->job so that the thread is free; false when out
+ * of memory.  No Python code of it runs until it is resumed. */
+static bool park(cg_wsgi_conn *c, request *q)
+{
+    cg_wsgi_job *j = calloc(1, sizeof(*j));
+    size_t nh = c->req->num_headers, live = body_live(&c->body), hl = q->r->head_len;
+
+    if (j == NULL)
+        return false;
+    j->hdrs = malloc(nh ? nh * sizeof(*j->hdrs) : 1);
+    j->body = malloc(live ? live : 1);
+    j->head = malloc(hl ? hl : 1);
+    if (j->hdrs == NULL || j->body == NULL || j->head == NULL) {
+        job_free(j);
+        return false;
+    }
+    if (nh)
+        memcpy(j->hdrs, c->req->headers, nh * sizeof(*j->hdrs));
+    if (live)
+        memcpy(j->body, c->body.buf, live);
+    if (hl)
+        memcpy(j->head, headbuf, hl);
+    j->body_len = live;
+    j->extra_off = c->body.extra ? (size_t)(c->body.extra - c->body.buf) : 0;
+    j->req = *c->req;
+    q->r->conn = NULL;
+    q->input->body = NULL;
+    j->q = *q;
+    j->conn = *c;
+    c->job = j;
+    return true;
+}
+
+void cg_wsgi_restore(cg_wsgi_conn *c, cg_wsgi_job *j, cg_http_header *hdrs)
+{
+    cg_http_request *req = c->req;
+    char *body_buf = c->body_buf;
+
+    *c = j->conn;
+    c->req = req;
+    c->body_buf = body_buf;
+    *req = j->req;
+    req->headers = hdrs;
+    if (req->num_headers)
+        memcpy(hdrs, j->hdrs, req->num_headers * sizeof(*hdrs));
+    c->body.buf = body_buf;
+    if (j->body_len)
+        memcpy(body_buf, j->body, j->body_len);
+    if (c->body.extra)
+        c->body.extra = body_buf + j->extra_off;
+    if (c->body.before_read)
+        c->body.before_read_ctx = c;
+    size_t hl = j->q.r->head_len;
+    if (hl && head_reserve(hl) == 0)
+        memcpy(headbuf, j->head, hl);
+    else
+        j->q.r->nout = 0; /* no memory: the access log goes without them */
+    c->job = j;
+}
+
+cg_wsgi_state cg_wsgi_handle(cg_wsgi_conn *c)
+{
+    request q;
+    body_rc rc;
+    bool parked = false;
+
+    t_outq = c->outq;
+    if (c->job) {
+        /* a parked request carries on (cg_wsgi_restore put it back) */
+        q = c->job->q;
+        job_free(c->job);
+        c->job = NULL;
+        cg_py_acquire_gil();
+        q.r->conn = c;
+        q.input->body = &c->body;
+        if (c->client_gone) {
+            q.r->io_error = true;
+            c->close = true;
+            rc = BODY_ERROR;
+        } else {
+            rc = write_body(&q);
+        }
+    } else {
+        const cg_http_request *req = c->req;
+        memset(&q, 0, sizeof(q));
+        clock_gettime(CLOCK_REALTIME, &q.wall);
+        clock_gettime(CLOCK_MONOTONIC, &q.t0);
+        cg_body_init(&c->body, c->fd, c->body_buf, c->body_cap, c->buf + c->head_len,
+                     c->len - c->head_len, req->content_length, req->chunked, c->lim);
+        c->body.timeout_ms = W.io_timeout_ms;
+        if (req->expect_continue && !c->body.done) {
+            c->body.before_read = send_continue;
+            c->body.before_read_ctx = c;
+        }
+        if (!req->keep_alive)
+            c->close = true;
+        c->job = NULL;
+        cg_py_acquire_gil();
+        rc = call_app(c, &q) == 0 ? write_body(&q) : BODY_ERROR;
+    }
+    if (rc == BODY_WAIT) {
+        parked = park(c, &q);
+        if (!parked) {
+            cg_log(CG_LOG_WARNING, "No memory to wait for a slow client: closing its connection");
+            q.r->io_error = true;
+            c->close = true;
+            rc = BODY_ERROR;
+        }
+    }
+    if (!parked)
+        end_request(c, &q, rc);
     /* a signal that arrived while C code ran: its handler runs now */
     cg_py_check_signals();
     cg_py_release_gil();
     t_outq = NULL;
+    return parked ? CG_WSGI_WAITING : CG_WSGI_DONE;
 }
 
 void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
@@ -1722,7 +2030,7 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
     c->status = err->status;
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};
-        send_all(c->fd, &iov, 1);
+        send_all(c->fd, &iov, 1, false);
     }
     c->close = true;
 }

@@ -14,12 +14,20 @@
 #include "sock.h"
 
 /* Response bytes the client was not ready for (gthread): the event loop
- * writes them out later, so a client that stops reading costs memory up to
- * max, not a thread.  Past max, the writer waits (up to client_timeout). */
+ * writes them out later, so a client that stops reading costs memory, not a
+ * thread.  Once a response iterable has filled it to max, the request is
+ * parked (cg_wsgi_job) until the client has read it down to
+ * CG_WSGI_RESUME_AT; the write() callable instead waits for room (up to
+ * client_timeout), as PEP 3333 has it block. */
 typedef struct {
     char *buf;
     size_t len, cap, max;
 } cg_outq;
+
+#define CG_WSGI_RESUME_AT (256 * 1024)
+
+/* A request parked while its client reads (see cg_wsgi_handle). */
+typedef struct cg_wsgi_job cg_wsgi_job;
 
 /* Write what q holds to fd without blocking.  1: all sent, 0: some left,
  * -1: the client is gone. */
@@ -52,7 +60,14 @@ typedef struct {
     bool write_failed;       /* out: the client stopped reading or went away */
     long long sent;          /* out: body bytes sent */
     long long duration_us;   /* out: from the head parsed to the response done */
+    cg_wsgi_job *job;        /* out with CG_WSGI_WAITING; in after cg_wsgi_restore */
+    bool client_gone;        /* in, resuming: the client left or stopped reading */
 } cg_wsgi_conn;
+
+typedef enum {
+    CG_WSGI_DONE,    /* the request is over (outputs set) */
+    CG_WSGI_WAITING, /* parked in c->job until the client reads (gthread) */
+} cg_wsgi_state;
 
 /* Build the per-worker WSGI state (constant environ entries, types).  Needs
  * the GIL; call once in each worker after the app is loaded. */
@@ -61,8 +76,22 @@ int cg_wsgi_setup(const cg_config_t *cfg, char *err, size_t errlen);
 /* Serve the request in c: call the app, write the response, log access.
  * Called without the GIL; returns without it.  Never fails the worker:
  * app exceptions become a 500 (or a closed connection once headers went
- * out).  Sets c->close when the connection cannot be reused. */
-void cg_wsgi_handle(cg_wsgi_conn *c);
+ * out).  Sets c->close when the connection cannot be reused.
+ *
+ * With an output queue (gthread), CG_WSGI_WAITING means the queue filled
+ * up while the response iterable (or a file through sendfile) was written:
+ * c->job holds the request - Response, iterator, environ, where the body
+ * stands - and the calling thread is free.  When the client has read the
+ * queue down to CG_WSGI_RESUME_AT bytes, or is gone (set client_gone), any
+ * pool thread calls cg_wsgi_restore and then cg_wsgi_handle again to carry
+ * on; the access log, the post_request hook and close() come at the real
+ * end, with the whole duration. */
+cg_wsgi_state cg_wsgi_handle(cg_wsgi_conn *c);
+
+/* Put a parked request back into c, whose req, hdrs (room for
+ * lim->max_fields + 1 headers) and body_buf are the calling thread's
+ * scratch; everything else in c is taken from the job. */
+void cg_wsgi_restore(cg_wsgi_conn *c, cg_wsgi_job *job, cg_http_header *hdrs);
 
 /* A flag that, once set, makes every response from then on close its
  * connection (the worker is stopping gracefully). */

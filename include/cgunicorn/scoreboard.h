@@ -84,6 +84,11 @@ void cg_scoreboard_bind_thread(int index);
 void cg_sb_request_start(const char *method, size_t method_len, const char *path, size_t path_len,
                          const char *client);
 void cg_sb_request_end(int status, uint64_t bytes, uint64_t duration_us);
+/* The request in progress leaves this thread unfinished (gthread parks a
+ * response while a slow client reads): the entry is free, nothing is
+ * counted; cg_sb_request_start again on the thread that carries it on, so
+ * --timeout measures the time a thread is held, not the client's pace. */
+void cg_sb_request_pause(void);
 void cg_sb_set_state(cg_worker_state state);
 void cg_sb_heartbeat(void);
 

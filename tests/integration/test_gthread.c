@@ -647,11 +647,12 @@ static void test_sync_50_slow_clients(void **state)
     assert_true(timed_get("/pid") >= 0);
 }
 
-/* A client that asks for a response of size bytes and stops reading: cut
- * off after --client-timeout 2 of no progress (the server's side of the
- * connection leaves ESTABLISHED; the client would only see the FIN after
- * draining what is still queued); the worker keeps serving meanwhile. */
-static void stop_reading(int threads_arg, long long size)
+/* A client that asks for path (a response larger than the socket buffers)
+ * and stops reading: cut off after --client-timeout 2 of no progress (the
+ * server's side of the connection leaves ESTABLISHED; the client would only
+ * see the FIN after draining what is still queued); the worker keeps
+ * serving meanwhile. */
+static void stop_reading(int threads_arg, const char *path)
 {
     char threads[8], req[128];
     snprintf(threads, sizeof(threads), "%d", threads_arg);
@@ -663,7 +664,7 @@ static void stop_reading(int threads_arg, long long size)
     int small = 4096;
     setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     int cport = local_port(c.fd);
-    snprintf(req, sizeof(req), "GET /big_cl?%lld HTTP/1.1\r\nHost: x\r\n\r\n", size);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
     assert_true(cl_sends(&c, req));
     long long t0 = now_ms(), cut = -1, worst = 0;
     assert_int_equal(server_side_state(srv->port, cport), 1);
@@ -680,9 +681,9 @@ static void stop_reading(int threads_arg, long long size)
         usleep(50000);
     }
     fprintf(stderr,
-            "stopped reader of %lld bytes, %d thread(s): cut off after %lld ms; slowest normal "
+            "stopped reader of %s, %d thread(s): cut off after %lld ms; slowest normal "
             "request %lld ms\n",
-            size, threads_arg, cut, worst);
+            path, threads_arg, cut, worst);
     cl_close(&c);
     assert_true(cut >= 1500 && cut < 4000);
     assert_int_equal(the_worker(), w);
@@ -693,7 +694,7 @@ static void stop_reading(int threads_arg, long long size)
 static void test_stopped_reader(void **state)
 {
     (void)state;
-    stop_reading(4, 104857600);
+    stop_reading(4, "/big_cl?104857600");
 }
 
 /* The issue: a client that stops reading costs a connection, never a
@@ -702,24 +703,92 @@ static void test_stopped_reader(void **state)
 static void test_stopped_reader_one_thread(void **state)
 {
     (void)state;
-    stop_reading(1, 512 * 1024);
+    stop_reading(1, "/big_cl?524288");
 }
 
 /* ... and one larger than what the server holds for a client (100 MB:
- * "responses larger than memory"). */
+ * "responses larger than memory"): the response is parked once the output
+ * queue is full, and the thread serves others. */
 static void test_stopped_reader_large_one_thread(void **state)
 {
     (void)state;
-    /* Not met yet (issue 5 stays open on it): once the 1 MiB output queue
-     * is full, the thread waits for the client (up to --client-timeout)
-     * instead of suspending the response iterator.  Run it with
-     * CG_TEST_KNOWN_GAPS=1 to see it fail. */
-    if (getenv("CG_TEST_KNOWN_GAPS") == NULL) {
-        fprintf(stderr, "skipped: a stopped reader of a response larger than the 1 MiB "
-                        "output queue still holds a thread (known gap)\n");
-        skip();
+    stop_reading(1, "/big_cl?104857600");
+}
+
+/* The same through sendfile (wsgi.file_wrapper over a real file). */
+static void test_stopped_reader_file_one_thread(void **state)
+{
+    (void)state;
+    stop_reading(1, "/sparse?104857600");
+}
+
+/* A generator response cut off while parked still has close() called, in
+ * the context it ran in (its finally block resets a ContextVar). */
+static void test_stopped_reader_generator_closed(void **state)
+{
+    (void)state;
+    stop_reading(1, "/ctx_stream?104857600");
+    assert_true(h_wait_log(srv, "ctx_stream: end ok", 1, 5000));
+    assert_int_equal(h_log_count(srv, "Traceback"), 0);
+}
+
+/* c connected with a 4 KiB receive buffer, set before connecting (set
+ * after, it makes the transfer crawl on zero-window probes). */
+static void cl_open_small(cl_t *c, int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int small = 4096;
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+}
+
+/* Responses parked for a client that pauses come out whole and in order:
+ * each kind of body (generator, chunked or with a length, a list, a file
+ * through sendfile), then a pipelined request behind it on the same
+ * connection; the access log has the whole length. */
+static void test_parked_responses_complete(void **state)
+{
+    (void)state;
+    const char *extra[] = {"-k", "gthread", "--threads", "4", "--access-logfile", "-", NULL};
+    start(extra);
+    static const char *const paths[] = {"/ctx_stream?8388608", "/big?8388608",    "/big_cl?8388608",
+                                        "/biglist?8388608",    "/sparse?8388608", "/file"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        cl_t c;
+        resp_t r;
+        char req[256];
+        cl_open_small(&c, srv->port);
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: x\r\n\r\nGET /pid HTTP/1.1\r\nHost: x\r\n\r\n",
+                 paths[i]);
+        assert_true(cl_sends(&c, req));
+        usleep(300000); /* the queue fills up and the response is parked */
+        assert_int_equal(cl_response(&c, &r, false, 20000), 0);
+        assert_int_equal(r.status, 200);
+        bool zeros = strncmp(paths[i], "/sparse", 7) == 0;
+        size_t want = strcmp(paths[i], "/file") == 0 ? 1024 * 1024 + 17 : 8388608;
+        fprintf(stderr, "%s: %zu bytes%s\n", paths[i], r.body_len, r.chunked ? ", chunked" : "");
+        assert_int_equal(r.body_len, want);
+        size_t bad = want;
+        for (size_t k = 0; k < r.body_len && bad == want; k++)
+            if ((unsigned char)r.body[k] != (zeros ? 0 : (k * 7 + 3) % 251))
+                bad = k;
+        assert_int_equal(bad, want);
+        resp_free(&r);
+        assert_int_equal(cl_response(&c, &r, false, 5000), 0);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        cl_close(&c);
     }
-    stop_reading(1, 104857600);
+    assert_true(h_wait_log(srv, "\"GET /ctx_stream?8388608 HTTP/1.1\" 200 8388608 ", 1, 3000));
+    assert_true(h_wait_log(srv, "\"GET /sparse?8388608 HTTP/1.1\" 200 8388608 ", 1, 3000));
+    assert_true(h_wait_log(srv, "ctx_stream: end ok", 1, 3000));
+    assert_int_equal(h_log_count(srv, "Traceback"), 0);
 }
 
 /* --- clients that disappear mid-response -------------------------------- */
@@ -946,6 +1015,44 @@ static void test_graceful_term(void **state)
     resp_free(&r);
 }
 
+/* A response parked for a client that pauses (1 thread, 8 MB) when a stop
+ * comes: TERM lets it finish, whole, and then the worker exits; QUIT does
+ * not wait for it. */
+static void stop_while_parked(int sig)
+{
+    const char *extra[] = {"-k", "gthread", "--threads", "1", "--graceful-timeout", "20", NULL};
+    start(extra);
+    the_worker();
+    cl_t c;
+    resp_t r;
+    cl_open_small(&c, srv->port);
+    assert_true(cl_sends(&c, "GET /ctx_stream?8388608 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    usleep(300000); /* parked: the queue is full */
+    h_signal(srv, sig);
+    if (sig == SIGTERM) {
+        assert_int_equal(cl_response(&c, &r, false, 20000), 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, 8388608);
+        resp_free(&r);
+        assert_true(cl_closed(&c, 2000));
+        assert_true(h_wait_log(srv, "ctx_stream: end ok", 1, 3000));
+    }
+    assert_int_equal(h_wait_exit(srv, 10000), 0);
+    cl_close(&c);
+}
+
+static void test_term_while_parked(void **state)
+{
+    (void)state;
+    stop_while_parked(SIGTERM);
+}
+
+static void test_quit_while_parked(void **state)
+{
+    (void)state;
+    stop_while_parked(SIGQUIT);
+}
+
 /* INT or QUIT with a request in flight in a thread: out within ~1 s. */
 static void quick_stop(int sig)
 {
@@ -1062,6 +1169,9 @@ int main(void)
     snprintf(file_path, sizeof(file_path), "/tmp/cg-http11-file-%d", (int)getpid());
     setenv("CG_HTTP11_FILE", file_path, 1);
     atexit(remove_file);
+    /* CG_TEST_FILTER=test_stopped* runs only the tests whose names match */
+    if (getenv("CG_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CG_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_keepalive_rules, teardown),
         cmocka_unit_test_teardown(test_keepalive_timeout, teardown),
@@ -1079,6 +1189,9 @@ int main(void)
         cmocka_unit_test_teardown(test_stopped_reader, teardown),
         cmocka_unit_test_teardown(test_stopped_reader_one_thread, teardown),
         cmocka_unit_test_teardown(test_stopped_reader_large_one_thread, teardown),
+        cmocka_unit_test_teardown(test_stopped_reader_file_one_thread, teardown),
+        cmocka_unit_test_teardown(test_stopped_reader_generator_closed, teardown),
+        cmocka_unit_test_teardown(test_parked_responses_complete, teardown),
         cmocka_unit_test_teardown(test_client_disappears, teardown),
         cmocka_unit_test_teardown(test_max_requests_keepalive, teardown),
         cmocka_unit_test_teardown(test_max_requests_fresh_connection, teardown),
@@ -1086,6 +1199,8 @@ int main(void)
         cmocka_unit_test_teardown(test_graceful_term, teardown),
         cmocka_unit_test_teardown(test_int_in_flight, teardown),
         cmocka_unit_test_teardown(test_quit_in_flight, teardown),
+        cmocka_unit_test_teardown(test_term_while_parked, teardown),
+        cmocka_unit_test_teardown(test_quit_while_parked, teardown),
         cmocka_unit_test_teardown(test_timeout, teardown),
         cmocka_unit_test_teardown(test_idle_not_timed_out, teardown),
     };

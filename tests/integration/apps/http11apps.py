@@ -3,9 +3,11 @@ routes on PATH_INFO (see app()), plus a few single-purpose ones.
 
 Bodies the tests check byte by byte use pattern(i) = (i * 7 + 3) % 251, so
 neither side needs to hold a copy."""
+import contextvars
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 
@@ -224,6 +226,54 @@ def stream_slow(environ, start_response):
     return gen()
 
 
+def biglist(environ, start_response):
+    """QUERY_STRING bytes (5 MB) of the pattern as a list of 64 KiB pieces
+    (the server computes the Content-Length)."""
+    total = int(_qs(environ, 5 * 1024 * 1024))
+    start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+    return [_piece(at, min(PIECE, total - at)) for at in range(0, total, PIECE)]
+
+
+def sparse(environ, start_response):
+    """wsgi.file_wrapper over a real (sparse, unlinked) file of
+    QUERY_STRING zero bytes (100 MB): sendfile without the disk."""
+    f = tempfile.TemporaryFile()
+    f.truncate(int(_qs(environ, 100 * 1024 * 1024)))
+    start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+    return environ['wsgi.file_wrapper'](f, 8192)
+
+
+_CV = contextvars.ContextVar('cg_test_cv', default=None)
+
+
+def ctx_stream(environ, start_response):
+    """Like big, from a generator that sets a ContextVar before its first
+    piece, checks it before each, and resets it at the end (as Flask's
+    stream_with_context does with its request context): that only works
+    if every step runs in the same context, whichever thread runs it.
+    Prints "ctx_stream: end ok" once the reset worked (also when the
+    server closes the generator early)."""
+    total = int(_qs(environ, 5 * 1024 * 1024))
+    start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+
+    def gen():
+        token = _CV.set('mine')
+        threads = set()
+        try:
+            sent = 0
+            while sent < total:
+                if _CV.get() != 'mine':
+                    raise RuntimeError('ContextVar lost')
+                threads.add(threading.current_thread().name)
+                n = min(PIECE, total - sent)
+                yield _piece(sent, n)
+                sent += n
+        finally:
+            _CV.reset(token)
+            print('ctx_stream: end ok, %d thread(s)' % len(threads), file=sys.stderr, flush=True)
+    return gen()
+
+
 ROUTES = {
     '/sleep': sleep,
     '/pid': pid,
@@ -237,6 +287,9 @@ ROUTES = {
     '/fileobj': fileobj,
     '/badheader': badheader,
     '/stream_slow': stream_slow,
+    '/biglist': biglist,
+    '/sparse': sparse,
+    '/ctx_stream': ctx_stream,
 }
 
 

@@ -383,11 +383,9 @@ static void resume_locked(conn *c, bool gone)
 }
 
 /* A connection's requests are done, or wait for the client: keep it (back
- * to epoll) or close it.  Called by whoever owns c. */
-static void release(conn *c, fate f)
+ * to epoll) or close it.  Called by whoever owns c, with S.mu held. */
+static void release_locked(conn *c, fate f)
 {
-    if (S.o->threads > 0)
-        pthread_mutex_lock(&S.mu);
     c->busy = false;
     if (f == WAIT) {
         /* the loop writes out the queue as the client reads, then hands
@@ -406,19 +404,11 @@ static void release(conn *c, fate f)
             conn_free(c);
     } else if (f == CLOSE || c->eof || atomic_load(&S.stopping)) {
         conn_free(c);
-    } else {
-        if (c->len == 0 && c->cap > 0) {
-            /* idle between requests: no buffer (10,000 idle connections
-             * would hold 40 MB of them) */
-            free(c->buf);
-            c->buf = NULL;
-            c->cap = 0;
-        }
-        if (conn_arm(c) != 0)
-            conn_free(c);
+    } else if (conn_arm(c) != 0) {
+        /* (its buffer stays for the next request; cut_off_slow frees
+         * those of idle connections) */
+        conn_free(c);
     }
-    if (S.o->threads > 0)
-        pthread_mutex_unlock(&S.mu);
 }
 
 /* --- the thread pool ------------------------------------------------- */
@@ -432,14 +422,14 @@ static void *pool_thread(void *arg)
         return NULL;
     cg_scoreboard_bind_thread(index);
     S.o->thread_start();
+    /* one lock round per request: hand the last connection back and take
+     * the next in the same critical section */
+    pthread_mutex_lock(&S.mu);
     for (;;) {
-        pthread_mutex_lock(&S.mu);
         while (S.qhead == NULL && !*S.o->stop_quick)
             pthread_cond_wait(&S.work, &S.mu);
-        if (*S.o->stop_quick) {
-            pthread_mutex_unlock(&S.mu);
+        if (*S.o->stop_quick)
             break;
-        }
         conn *c = S.qhead;
         S.qhead = c->next;
         if (S.qhead == NULL)
@@ -447,13 +437,14 @@ static void *pool_thread(void *arg)
         S.active++;
         pthread_mutex_unlock(&S.mu);
 
-        release(c, serve_requests(c, &sc, 0, NULL));
+        fate f = serve_requests(c, &sc, 0, NULL);
 
         pthread_mutex_lock(&S.mu);
+        release_locked(c, f);
         S.active--;
         pthread_cond_broadcast(&S.done);
-        pthread_mutex_unlock(&S.mu);
     }
+    pthread_mutex_unlock(&S.mu);
     return NULL;
 }
 
@@ -462,7 +453,8 @@ static void dispatch(conn *c, ssize_t head, const cg_http_error *err)
 {
     c->busy = true;
     if (S.o->threads == 0) {
-        release(c, serve_requests(c, &S.main_scratch, head, err));
+        fate f = serve_requests(c, &S.main_scratch, head, err);
+        release_locked(c, f); /* (no other thread: S.mu is not needed) */
         return;
     }
     pthread_mutex_lock(&S.mu);
@@ -666,12 +658,27 @@ static void on_accept(size_t i)
     }
 }
 
-/* Close connections that waited too long (idle keep-alive, slow heads). */
+/* A request is in progress on c: run by a thread, parked, or its response
+ * still being written out. */
+static bool in_flight(const conn *c)
+{
+    return c->busy || c->job || c->writing;
+}
+
+/* Close connections that waited too long (idle keep-alive, slow heads);
+ * drop the buffers of idle ones (10,000 idle connections would hold 40 MB
+ * of them; a busy connection keeps its buffer from one request to the
+ * next). */
 static void cut_off_slow(int64_t now)
 {
     pthread_mutex_lock(&S.mu);
     for (size_t i = 0; i < S.nconns;) {
         conn *c = S.conns[i];
+        if (!in_flight(c) && c->len == 0 && c->cap > 0) {
+            free(c->buf);
+            c->buf = NULL;
+            c->cap = 0;
+        }
         if (!c->busy && c->job && c->deadline_ns <= now) {
             /* stopped reading a parked response: a thread ends it (close()) */
             cg_log(CG_LOG_DEBUG, "Closing slow connection from %s", c->remote_addr);
@@ -689,13 +696,6 @@ static void cut_off_slow(int64_t now)
         i++;
     }
     pthread_mutex_unlock(&S.mu);
-}
-
-/* A request is in progress on c: run by a thread, parked, or its response
- * still being written out. */
-static bool in_flight(const conn *c)
-{
-    return c->busy || c->job || c->writing;
 }
 
 /* Stop listening; close the connections that wait between requests.

@@ -24,6 +24,7 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
 #include "hooks.h"
+#include "iowait.h"
 #include "ipmatch.h"
 #include "py_embed.h"
 #include "worker.h"
@@ -82,19 +83,10 @@ void cg_wsgi_set_stop_flag(volatile const sig_atomic_t *flag)
     stop_flag = flag;
 }
 
-/* A thread's scratch buffer for the response head. */
-static _Thread_local char *headbuf;
-static _Thread_local size_t headcap;
-
-/* Send every byte of iov, retrying on partial writes.  -1 on error. */
-/* The calling thread's output queue while it serves a request (gthread). */
-static _Thread_local cg_outq *t_outq;
-
 /* Wait until fd can take more bytes; false after client_timeout. */
 static bool wait_writable(int fd)
 {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, W.io_timeout_ms) > 0;
+    return cg_io_wait(fd, POLLOUT, W.io_timeout_ms) > 0;
 }
 
 int cg_outq_flush(cg_outq *q, int fd)
@@ -156,10 +148,9 @@ static int drain_queue(cg_outq *q, int fd)
 
 /* Send every byte of iov.  With an output queue (gthread), what the client
  * is not ready for is queued for the event loop instead of waited for. */
-static int send_all(int fd, struct iovec *iov, int iovcnt)
+static int send_all(int fd, cg_outq *q, struct iovec *iov, int iovcnt)
 {
     struct msghdr msg = {0};
-    cg_outq *q = t_outq;
 
     if (q && q->len > 0) {
         /* keep the order: behind what is already waiting */
@@ -201,11 +192,11 @@ static int send_all(int fd, struct iovec *iov, int iovcnt)
 }
 
 /* Send with the GIL released: a slow client must not hold the interpreter. */
-static int send_all_nogil(int fd, struct iovec *iov, int iovcnt)
+static int send_all_nogil(int fd, cg_outq *q, struct iovec *iov, int iovcnt)
 {
     int rc;
 
-    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, iov, iovcnt);
+    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, q, iov, iovcnt);
     Py_END_ALLOW_THREADS return rc;
 }
 
@@ -258,18 +249,18 @@ static bool is_dropped_header(const char *n, size_t l, const char *v, size_t vl)
 }
 
 /* Grow the head buffer to hold need bytes. */
-static int head_reserve(size_t need)
+static int head_reserve(cg_headbuf *h, size_t need)
 {
-    if (need <= headcap)
+    if (need <= h->cap)
         return 0;
-    size_t cap = headcap ? headcap : 8192;
+    size_t cap = h->cap ? h->cap : 8192;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(headbuf, cap);
+    char *p = realloc(h->buf, cap);
     if (p == NULL)
         return -1;
-    headbuf = p;
-    headcap = cap;
+    h->buf = p;
+    h->cap = cap;
     return 0;
 }
 
@@ -303,7 +294,7 @@ static bool drain_body(cg_body *b)
     return !b->failed;
 }
 
-/* Serialise the status line and headers into headbuf; sets chunked,
+/* Serialise the status line and headers into c->head->buf; sets chunked,
  * content_length, no_body.  Returns the head's length, or -1 with a Python
  * exception set (invalid status or header from the app). */
 static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
@@ -334,13 +325,13 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     r->nout = 0;
 
     n = PyList_GET_SIZE(r->headers);
-    if (head_reserve(256 + (size_t)slen) != 0)
+    if (head_reserve(c->head, 256 + (size_t)slen) != 0)
         return PyErr_NoMemory(), -1;
-    off = (size_t)snprintf(headbuf, headcap, "HTTP/1.%d ", c->req->version_minor);
-    memcpy(headbuf + off, status, (size_t)slen);
+    off = (size_t)snprintf(c->head->buf, c->head->cap, "HTTP/1.%d ", c->req->version_minor);
+    memcpy(c->head->buf + off, status, (size_t)slen);
     off += (size_t)slen;
     /* the Connection value is patched in below once framing is known */
-    off += (size_t)snprintf(headbuf + off, headcap - off,
+    off += (size_t)snprintf(c->head->buf + off, c->head->cap - off,
                             "\r\nServer: " CG_SERVER_NAME "\r\nDate: %s\r\n", http_date());
     size_t conn_at = off;
 
@@ -379,7 +370,7 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
             if (*end != '\0' || r->content_length < 0)
                 goto invalid;
         }
-        if (head_reserve(off + (size_t)nlen + (size_t)vlen + 64) != 0)
+        if (head_reserve(c->head, off + (size_t)nlen + (size_t)vlen + 64) != 0)
             return PyErr_NoMemory(), -1;
         if (r->nout < MAX_HEADERS_OUT) {
             r->out[r->nout].name = (const char *)(uintptr_t)(off);
@@ -388,14 +379,14 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
             r->out[r->nout].value_len = (size_t)vlen;
             r->nout++;
         }
-        memcpy(headbuf + off, name, (size_t)nlen);
+        memcpy(c->head->buf + off, name, (size_t)nlen);
         off += (size_t)nlen;
-        headbuf[off++] = ':';
-        headbuf[off++] = ' ';
-        memcpy(headbuf + off, value, (size_t)vlen);
+        c->head->buf[off++] = ':';
+        c->head->buf[off++] = ' ';
+        memcpy(c->head->buf + off, value, (size_t)vlen);
         off += (size_t)vlen;
-        headbuf[off++] = '\r';
-        headbuf[off++] = '\n';
+        c->head->buf[off++] = '\r';
+        c->head->buf[off++] = '\n';
     }
     /* Framing: a known length beats chunking; HTTP/1.1 without one is
      * chunked; HTTP/1.0 without one is delimited by the close. */
@@ -413,10 +404,10 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     char extra[96];
     int el = snprintf(extra, sizeof(extra), "Connection: %s\r\n%s", close ? "close" : "keep-alive",
                       r->chunked ? "Transfer-Encoding: chunked\r\n" : "");
-    if (head_reserve(off + (size_t)el + 64) != 0)
+    if (head_reserve(c->head, off + (size_t)el + 64) != 0)
         return PyErr_NoMemory(), -1;
-    memmove(headbuf + conn_at + el, headbuf + conn_at, off - conn_at);
-    memcpy(headbuf + conn_at, extra, (size_t)el);
+    memmove(c->head->buf + conn_at + el, c->head->buf + conn_at, off - conn_at);
+    memcpy(c->head->buf + conn_at, extra, (size_t)el);
     off += (size_t)el;
     for (size_t i = 0; i < r->nout; i++) {
         r->out[i].name = (const char *)((uintptr_t)r->out[i].name + (size_t)el);
@@ -425,13 +416,13 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     /* A length the server computed (a list result) goes out as well. */
     bool app_cl = false;
     for (size_t i = 0; i < r->nout; i++)
-        if (ieq(headbuf + (uintptr_t)r->out[i].name, r->out[i].name_len, "content-length"))
+        if (ieq(c->head->buf + (uintptr_t)r->out[i].name, r->out[i].name_len, "content-length"))
             app_cl = true;
     if (!app_cl && r->content_length >= 0 && !r->no_body)
-        off += (size_t)snprintf(headbuf + off, headcap - off, "Content-Length: %lld\r\n",
+        off += (size_t)snprintf(c->head->buf + off, c->head->cap - off, "Content-Length: %lld\r\n",
                                 r->content_length);
-    headbuf[off++] = '\r';
-    headbuf[off++] = '\n';
+    c->head->buf[off++] = '\r';
+    c->head->buf[off++] = '\n';
     return (Py_ssize_t)off;
 invalid:
     PyErr_SetString(PyExc_ValueError, "Invalid response header from the application");
@@ -455,7 +446,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
         Py_ssize_t hl = build_head(r, body_known, body_len);
         if (hl < 0)
             return -1;
-        iov[cnt].iov_base = headbuf;
+        iov[cnt].iov_base = r->conn->head->buf;
         iov[cnt++].iov_len = (size_t)hl;
         r->headers_sent = true;
     }
@@ -477,7 +468,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
     }
     if (cnt == 0)
         return 0;
-    if (send_all_nogil(r->conn->fd, iov, cnt) != 0) {
+    if (send_all_nogil(r->conn->fd, r->conn->outq, iov, cnt) != 0) {
         r->io_error = true;
         r->conn->close = true;
         return -1;
@@ -1289,7 +1280,7 @@ static void send_continue(void *ctx)
 {
     cg_wsgi_conn *c = ctx;
     struct iovec iov = {.iov_base = "HTTP/1.1 100 Continue\r\n\r\n", .iov_len = 25};
-    send_all(c->fd, &iov, 1);
+    send_all(c->fd, c->outq, &iov, 1);
 }
 
 /* Send a file with sendfile(2) when the app returned wsgi.file_wrapper
@@ -1340,11 +1331,11 @@ static int try_sendfile(Response *r, PyObject *result)
         /* length known now, but the head already promised chunks */
         char hdr[24];
         struct iovec iov = {hdr, (size_t)snprintf(hdr, sizeof(hdr), "%llx\r\n", count)};
-        if (count > 0 && send_all_nogil(r->conn->fd, &iov, 1) != 0)
+        if (count > 0 && send_all_nogil(r->conn->fd, r->conn->outq, &iov, 1) != 0)
             goto ioerr;
     }
     /* sendfile writes straight to the socket: what is queued goes first */
-    if (t_outq && t_outq->len > 0 && drain_queue(t_outq, r->conn->fd) != 0)
+    if (r->conn->outq && r->conn->outq->len > 0 && drain_queue(r->conn->outq, r->conn->fd) != 0)
         goto ioerr;
     off_t pos = (off_t)off;
     long long left = count;
@@ -1363,7 +1354,7 @@ static int try_sendfile(Response *r, PyObject *result)
     r->sent += count;
     if (r->chunked && count > 0) {
         struct iovec iov = {"\r\n", 2};
-        if (send_all_nogil(r->conn->fd, &iov, 1) != 0)
+        if (send_all_nogil(r->conn->fd, r->conn->outq, &iov, 1) != 0)
             goto ioerr;
     }
     return 1;
@@ -1436,7 +1427,7 @@ static void finish_response(Response *r)
 {
     if (r->headers_sent && r->chunked && !r->io_error) {
         struct iovec iov = {"0\r\n\r\n", 5};
-        if (send_all_nogil(r->conn->fd, &iov, 1) != 0) {
+        if (send_all_nogil(r->conn->fd, r->conn->outq, &iov, 1) != 0) {
             r->io_error = true;
             r->conn->close = true;
         }
@@ -1481,9 +1472,9 @@ static void log_access(cg_wsgi_conn *c, Response *r, PyObject *env, const struct
         in[i].value_len = c->req->headers[i].value_len;
     }
     for (size_t i = 0; i < r->nout; i++) {
-        /* offsets into headbuf become pointers now that it stopped moving */
-        r->out[i].name = headbuf + (uintptr_t)r->out[i].name;
-        r->out[i].value = headbuf + (uintptr_t)r->out[i].value;
+        /* offsets into c->head->buf become pointers now that it stopped moving */
+        r->out[i].name = c->head->buf + (uintptr_t)r->out[i].name;
+        r->out[i].value = c->head->buf + (uintptr_t)r->out[i].value;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     size_t pl = c->req->path_len < sizeof(path) ? c->req->path_len : sizeof(path);
@@ -1604,7 +1595,6 @@ void cg_wsgi_handle(cg_wsgi_conn *c)
     if (!req->keep_alive)
         c->close = true;
 
-    t_outq = c->outq;
     cg_py_acquire_gil();
     input = PyObject_New(Input, &InputType);
     r = PyObject_New(Response, &ResponseType);
@@ -1653,7 +1643,7 @@ error:
         ssize_t n = cg_http_error_response(&e, page, sizeof(page));
         if (n > 0) {
             struct iovec iov = {page, (size_t)n};
-            send_all_nogil(c->fd, &iov, 1);
+            send_all_nogil(c->fd, c->outq, &iov, 1);
         }
         r->status_code = 500;
         r->headers_sent = false;
@@ -1707,7 +1697,6 @@ finish:
     /* a signal that arrived while C code ran: its handler runs now */
     cg_py_check_signals();
     cg_py_release_gil();
-    t_outq = NULL;
 }
 
 void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
@@ -1722,7 +1711,7 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
     c->status = err->status;
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};
-        send_all(c->fd, &iov, 1);
+        send_all(c->fd, NULL, &iov, 1);
     }
     c->close = true;
 }

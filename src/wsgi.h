@@ -25,6 +25,14 @@ typedef struct {
  * -1: the client is gone. */
 int cg_outq_flush(cg_outq *q, int fd);
 
+/* Where a response head is built.  One per thread (or greenlet) serving
+ * requests: the access log reads the response headers from it after the
+ * body went out, and another request may run in between. */
+typedef struct {
+    char *buf;
+    size_t cap;
+} cg_headbuf;
+
 /* One connection with one parsed request head. */
 typedef struct {
     int fd;
@@ -43,6 +51,7 @@ typedef struct {
     cg_http_request *req;
     const cg_http_limits *lim; /* for the chunked body's trailers */
     cg_body body;              /* set up by cg_wsgi_handle */
+    cg_headbuf *head;          /* the caller's scratch for the response head */
     char *body_buf;            /* worker-owned scratch for the body reader */
     size_t body_cap;
     bool keep_alive_allowed; /* the worker's policy (false for sync) */

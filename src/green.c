@@ -1,0 +1,225 @@
+/* green.c - the gevent and eventlet workers: serve.c's connection loop and
+ * request path, with greenlets in place of threads.
+ *
+ * The worker monkey-patches the process before the app is imported (as
+ * gunicorn's GeventWorker/EventletWorker do), then runs serve.c's loop in
+ * the main greenlet.  The loop waits on its epoll descriptor through the
+ * hub, each connection with a complete request is served in a new greenlet,
+ * and every wait of the request path (a body still arriving, a client
+ * reading slowly) goes through the hub too (cg_io_wait), so a slow client
+ * or an app blocked in patched I/O lets the other greenlets run.  Parsing,
+ * the environ and writing the response stay in C.  All of it runs in one
+ * thread: the GIL is taken and released around the Python calls, and
+ * greenlets only switch inside them. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "green.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgunicorn/log.h"
+#include "iowait.h"
+#include "py_embed.h"
+#include "serve.h"
+
+/* The Python side: monkey-patching and the two primitives the C side needs
+ * from each library, a wait on a descriptor with a timeout and a spawn. */
+static const char adapter_src[] =
+    "class _TimedOut(Exception):\n"
+    "    pass\n"
+    "_TIMED_OUT = _TimedOut()\n"
+    "def gevent_setup():\n"
+    "    from gevent import monkey\n"
+    "    monkey.patch_all()\n"
+    "    import gevent\n"
+    "    from gevent.socket import wait_read, wait_write\n"
+    "    gevent.get_hub()\n"
+    "    def wait(fd, write, timeout):\n"
+    "        try:\n"
+    "            (wait_write if write else wait_read)(fd, timeout, _TIMED_OUT)\n"
+    "            return True\n"
+    "        except _TimedOut:\n"
+    "            return False\n"
+    "    return wait, gevent.spawn_raw\n"
+    "def eventlet_setup():\n"
+    "    import eventlet\n"
+    "    eventlet.monkey_patch()\n"
+    "    from eventlet.hubs import trampoline\n"
+    "    def wait(fd, write, timeout):\n"
+    "        try:\n"
+    "            trampoline(fd, read=not write, write=write, timeout=timeout,\n"
+    "                       timeout_exc=_TimedOut)\n"
+    "            return True\n"
+    "        except _TimedOut:\n"
+    "            return False\n"
+    "    return wait, eventlet.spawn_n\n";
+
+static PyObject *wait_fn;  /* wait(fd, write, timeout) -> bool */
+static PyObject *spawn_fn; /* spawn(func, arg) */
+static PyObject *run_fn;   /* the C function each greenlet runs */
+
+const char *cg_green_kind(const char *worker_class)
+{
+    static const struct {
+        const char *name, *kind;
+    } classes[] = {
+        {"gevent", "gevent"},
+        {"gevent_wsgi", "gevent"},
+        {"gevent_pywsgi", "gevent"},
+        {"gunicorn.workers.ggevent.GeventWorker", "gevent"},
+        {"gunicorn.workers.ggevent.GeventPyWSGIWorker", "gevent"},
+        {"eventlet", "eventlet"},
+        {"gunicorn.workers.geventlet.EventletWorker", "eventlet"},
+    };
+
+    for (size_t i = 0; worker_class && i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(worker_class, classes[i].name) == 0)
+            return classes[i].kind;
+    return NULL;
+}
+
+int cg_green_check(const char *kind, char *err, size_t errlen)
+{
+    /* what is importable, without importing it in the master: monkey-
+     * patching happens in each worker */
+    static const char *needs[2][2] = {{"gevent", "greenlet"}, {"eventlet", "greenlet"}};
+    const char *const *mods = needs[strcmp(kind, "gevent") == 0 ? 0 : 1];
+    PyObject *util = PyImport_ImportModule("importlib.util");
+
+    if (util == NULL) {
+        PyErr_Clear();
+        return 0; /* the worker will say what is wrong */
+    }
+    for (int i = 0; i < 2; i++) {
+        PyObject *spec = PyObject_CallMethod(util, "find_spec", "s", mods[i]);
+        bool missing = spec == NULL || spec == Py_None;
+        PyErr_Clear();
+        Py_XDECREF(spec);
+        if (missing) {
+            snprintf(err, errlen,
+                     "worker class '%s' needs the Python package '%s': "
+                     "apt-get install python3-%s",
+                     kind, mods[i], mods[i]);
+            Py_DECREF(util);
+            return -1;
+        }
+    }
+    Py_DECREF(util);
+    return 0;
+}
+
+/* cg_io_wait under the hub.  Called with or without the GIL. */
+static int green_wait(int fd, short events, int timeout_ms)
+{
+    bool held = PyGILState_Check();
+    int rc;
+
+    if (!held)
+        cg_py_acquire_gil();
+    int write = (events & POLLOUT) != 0;
+    PyObject *r = timeout_ms < 0
+                      ? PyObject_CallFunction(wait_fn, "iiO", fd, write, Py_None)
+                      : PyObject_CallFunction(wait_fn, "iid", fd, write, timeout_ms / 1000.0);
+    if (r == NULL) {
+        /* INT/QUIT/ABRT unwinding (their handlers already told the loop
+         * to stop), or the hub failing: this wait fails */
+        if (!PyErr_ExceptionMatches(PyExc_SystemExit) &&
+            !PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+            char *tb = cg_py_format_exception();
+            cg_log(CG_LOG_ERROR, "Waiting for a socket through the hub failed:\n%s", tb ? tb : "");
+            free(tb);
+        }
+        PyErr_Clear();
+        rc = -1;
+    } else {
+        rc = PyObject_IsTrue(r);
+        Py_DECREF(r);
+    }
+    if (!held)
+        cg_py_release_gil();
+    return rc;
+}
+
+/* A greenlet's body: serve one connection's requests. */
+static PyObject *green_run(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    void *conn = PyLong_AsVoidPtr(arg);
+
+    if (conn == NULL)
+        return NULL;
+    cg_py_release_gil();
+    cg_serve_green_conn(conn);
+    cg_py_acquire_gil();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef run_def = {"cgunicorn_serve_connection", green_run, METH_O, NULL};
+
+/* serve.c's spawn: called by the loop without the GIL. */
+static int green_spawn(void *conn)
+{
+    int rc = 0;
+
+    cg_py_acquire_gil();
+    PyObject *arg = PyLong_FromVoidPtr(conn);
+    PyObject *g = arg ? PyObject_CallFunctionObjArgs(spawn_fn, run_fn, arg, NULL) : NULL;
+    if (g == NULL) {
+        char *tb = cg_py_format_exception();
+        cg_log(CG_LOG_ERROR, "Could not start a greenlet:\n%s", tb ? tb : "");
+        free(tb);
+        PyErr_Clear();
+        rc = -1;
+    }
+    Py_XDECREF(g);
+    Py_XDECREF(arg);
+    cg_py_release_gil();
+    return rc;
+}
+
+int cg_green_setup(const char *kind)
+{
+    PyObject *mod = PyModule_New("cgunicorn_green");
+    PyObject *dict = mod ? PyModule_GetDict(mod) : NULL;
+    PyObject *res = NULL, *pair = NULL;
+
+    if (dict == NULL || PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) != 0)
+        goto fail;
+    res = PyRun_String(adapter_src, Py_file_input, dict, dict);
+    if (res == NULL)
+        goto fail;
+    PyObject *setup = PyDict_GetItemString(
+        dict, strcmp(kind, "gevent") == 0 ? "gevent_setup" : "eventlet_setup"); /* borrowed */
+    pair = setup ? PyObject_CallNoArgs(setup) : NULL;
+    if (pair == NULL || !PyArg_ParseTuple(pair, "OO", &wait_fn, &spawn_fn))
+        goto fail;
+    Py_INCREF(wait_fn);
+    Py_INCREF(spawn_fn);
+    run_fn = PyCFunction_New(&run_def, NULL);
+    if (run_fn == NULL)
+        goto fail;
+    Py_DECREF(res);
+    Py_DECREF(pair);
+    Py_DECREF(mod);
+    cg_io_wait_set(green_wait);
+    return 0;
+fail:;
+    char *tb = cg_py_format_exception();
+    cg_log(CG_LOG_ERROR, "Exception in worker process\n%s", tb ? tb : "");
+    free(tb);
+    PyErr_Clear();
+    Py_XDECREF(res);
+    Py_XDECREF(pair);
+    Py_XDECREF(mod);
+    return -1;
+}
+
+int (*cg_green_spawner(void))(void *)
+{
+    return green_spawn;
+}

@@ -115,6 +115,7 @@ static int64_t now_ns(void)
 
 static int scratch_init(scratch *s)
 {
+    memset(s, 0, sizeof(*s));
     s->hdrs = calloc(S.o->lim.max_fields + 1, sizeof(cg_http_header));
     s->body_buf = malloc(BODY_BUF_SIZE);
     return s->hdrs && s->body_buf ? 0 : -1;

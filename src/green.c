@@ -27,16 +27,34 @@
 #include "py_embed.h"
 #include "serve.h"
 
-/* The Python side: monkey-patching and the two primitives the C side needs
- * from each library, a wait on a descriptor with a timeout and a spawn. */
+/* The Python side: monkey-patching, a wait on a descriptor with a timeout,
+ * and a pool of greenlets that run the C request path.  Greenlets are kept
+ * and reused rather than spawned per request: a greenlet that ends frees
+ * its Python frame stack (an munmap), which cost more than the request. */
 static const char adapter_src[] =
     "class _TimedOut(Exception):\n"
     "    pass\n"
     "_TIMED_OUT = _TimedOut()\n"
-    "def gevent_setup():\n"
+    "def _pool(spawn, Queue, run):\n"
+    "    q = Queue()\n"
+    "    idle = 0  # greenlets waiting for work that no submit has claimed\n"
+    "    def serve():\n"
+    "        nonlocal idle\n"
+    "        while True:\n"
+    "            run(q.get())\n"
+    "            idle += 1\n"
+    "    def submit(conn):\n"
+    "        nonlocal idle\n"
+    "        if idle:\n"
+    "            idle -= 1\n"
+    "        else:\n"
+    "            spawn(serve)\n"
+    "        q.put(conn)\n"
+    "    return submit\n"
+    "def gevent_setup(run):\n"
     "    from gevent import monkey\n"
     "    monkey.patch_all()\n"
-    "    import gevent\n"
+    "    import gevent, gevent.queue\n"
     "    from gevent.socket import wait_read, wait_write\n"
     "    gevent.get_hub()\n"
     "    def wait(fd, write, timeout):\n"
@@ -45,9 +63,9 @@ static const char adapter_src[] =
     "            return True\n"
     "        except _TimedOut:\n"
     "            return False\n"
-    "    return wait, gevent.spawn_raw\n"
-    "def eventlet_setup():\n"
-    "    import eventlet\n"
+    "    return wait, _pool(gevent.spawn_raw, gevent.queue.Queue, run)\n"
+    "def eventlet_setup(run):\n"
+    "    import eventlet, eventlet.queue\n"
     "    eventlet.monkey_patch()\n"
     "    from eventlet.hubs import trampoline\n"
     "    def wait(fd, write, timeout):\n"
@@ -57,7 +75,7 @@ static const char adapter_src[] =
     "            return True\n"
     "        except _TimedOut:\n"
     "            return False\n"
-    "    return wait, eventlet.spawn_n\n";
+    "    return wait, _pool(eventlet.spawn_n, eventlet.queue.LightQueue, run)\n";
 
 #if defined(__SANITIZE_ADDRESS__)
 /* AddressSanitizer and greenlets.  greenlet switches by copying slices of
@@ -113,9 +131,8 @@ static int asan_trace_switches(void)
 }
 #endif
 
-static PyObject *wait_fn;  /* wait(fd, write, timeout) -> bool */
-static PyObject *spawn_fn; /* spawn(func, arg) */
-static PyObject *run_fn;   /* the C function each greenlet runs */
+static PyObject *wait_fn;   /* wait(fd, write, timeout) -> bool */
+static PyObject *submit_fn; /* submit(conn): a pooled greenlet runs it */
 
 const char *cg_green_kind(const char *worker_class)
 {
@@ -222,7 +239,7 @@ static int green_spawn(void *conn)
 
     cg_py_acquire_gil();
     PyObject *arg = PyLong_FromVoidPtr(conn);
-    PyObject *g = arg ? PyObject_CallFunctionObjArgs(spawn_fn, run_fn, arg, NULL) : NULL;
+    PyObject *g = arg ? PyObject_CallOneArg(submit_fn, arg) : NULL;
     if (g == NULL) {
         char *tb = cg_py_format_exception();
         cg_log(CG_LOG_ERROR, "Could not start a greenlet:\n%s", tb ? tb : "");
@@ -249,13 +266,14 @@ int cg_green_setup(const char *kind)
         goto fail;
     PyObject *setup = PyDict_GetItemString(
         dict, strcmp(kind, "gevent") == 0 ? "gevent_setup" : "eventlet_setup"); /* borrowed */
-    pair = setup ? PyObject_CallNoArgs(setup) : NULL;
-    if (pair == NULL || !PyArg_ParseTuple(pair, "OO", &wait_fn, &spawn_fn))
+    PyObject *run = PyCFunction_New(&run_def, NULL);
+    pair = setup && run ? PyObject_CallOneArg(setup, run) : NULL;
+    Py_XDECREF(run);
+    if (pair == NULL || !PyArg_ParseTuple(pair, "OO", &wait_fn, &submit_fn))
         goto fail;
     Py_INCREF(wait_fn);
-    Py_INCREF(spawn_fn);
-    run_fn = PyCFunction_New(&run_def, NULL);
-    if (run_fn == NULL || asan_trace_switches() != 0)
+    Py_INCREF(submit_fn);
+    if (asan_trace_switches() != 0)
         goto fail;
     Py_DECREF(res);
     Py_DECREF(pair);

@@ -99,7 +99,7 @@ test: deps-test
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE_SRC)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INCS) -o $@ $< $(filter src/http_%.c src/proxy_protocol.c src/ipmatch.c,$(ENGINE_SRC))
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INCS) -o $@ $< $(filter src/http_%.c src/iowait.c src/proxy_protocol.c src/ipmatch.c,$(ENGINE_SRC))
 
 fuzz: deps-test $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p build/fuzz/corpus-$$n; \

@@ -1,6 +1,6 @@
-# The tutorial's gunicorn.conf.py, line for line.  It asks for the gevent
-# worker, which cgunicorn does not build yet: with this file cgunicorn stops
-# with a one-line error naming 'gevent'.  Every other line loads.
+# The tutorial's gunicorn.conf.py, line for line: the gevent worker
+# (python3-gevent), and logs under /log (create it, or override with
+# --access-logfile/--error-logfile).
 import logging
 import logging.handlers
 from logging.handlers import WatchedFileHandler

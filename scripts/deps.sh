@@ -4,13 +4,14 @@
 # apt-get line that would, and fails.
 #   run   build + serve the example app
 #   test  + cmocka, curl, tmux, clang's fuzzer runtime
-#   bench + wrk, gunicorn, uwsgi
+#   bench + wrk, gunicorn, uwsgi, gevent/eventlet (+ uWSGI's gevent loop)
 set -e
 kind=${1:-run}
 pkgs="gcc make pkg-config libpython3-dev python3-dev libyaml-dev libncurses-dev python3-flask"
 case $kind in
   test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps nginx-light" ;;
-  bench) pkgs="$pkgs wrk gunicorn uwsgi-core uwsgi-plugin-python3 procps" ;;
+  bench) pkgs="$pkgs wrk gunicorn uwsgi-core uwsgi-plugin-python3 procps python3-gevent python3-eventlet
+         python3-greenlet uwsgi-plugin-gevent-python3" ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -558,6 +558,10 @@ static void murder_workers(cg_arbiter_t *a)
 
     if (timeout <= 0 || a->sb == NULL)
         return;
+    /* gevent/eventlet: a long request is fine as long as the hub beats */
+    int threads;
+    cg_worker_class(a->cfg, &threads);
+    bool threaded = threads > 0;
     n = cg_scoreboard_snapshot(a->sb, rows, CG_SB_MAX_SLOTS);
     for (size_t i = 0; i < a->nworkers; i++) {
         worker_slot *w = &a->workers[i];
@@ -574,8 +578,8 @@ static void murder_workers(cg_arbiter_t *a)
             /* silent for too long, or (threaded workers, whose main loop
              * keeps beating) one request running for too long */
             bool silent = now - (double)rows[r].heartbeat_ns / 1e9 > (double)timeout;
-            bool stuck =
-                rows[r].nbusy > 0 && now - (double)rows[r].req_start_ns / 1e9 > (double)timeout;
+            bool stuck = threaded && rows[r].nbusy > 0 &&
+                         now - (double)rows[r].req_start_ns / 1e9 > (double)timeout;
             if (!silent && !stuck)
                 break;
             cg_log(CG_LOG_CRITICAL, "WORKER TIMEOUT (pid:%d)", (int)w->pid);

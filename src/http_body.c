@@ -1,5 +1,6 @@
 /* http_body.c - request body reader. */
 #include "http_body.h"
+#include "iowait.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -102,8 +103,7 @@ ssize_t cg_body_fill(cg_body *b)
         if (errno != EAGAIN)
             break;
         /* a non-blocking socket (or SO_RCVTIMEO): wait, but not for ever */
-        struct pollfd p = {.fd = b->fd, .events = POLLIN};
-        if (poll(&p, 1, b->timeout_ms > 0 ? b->timeout_ms : 10000) <= 0)
+        if (cg_io_wait(b->fd, POLLIN, b->timeout_ms > 0 ? b->timeout_ms : 10000) <= 0)
             break;
     }
     if (n <= 0) {

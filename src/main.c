@@ -18,6 +18,7 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/config.h"
 #include "cgunicorn/log.h"
+#include "green.h"
 #include "hooks.h"
 #include "proctitle.h"
 #include "worker.h"
@@ -34,8 +35,7 @@ typedef struct {
     char *start_dir; /* where relative -c paths were resolved */
 } config_source;
 
-static const char *worker_classes_later[] = {"gevent",      "eventlet",      "tornado",
-                                             "gevent_wsgi", "gevent_pywsgi", "asgi"};
+static const char *worker_classes_later[] = {"tornado", "asgi"};
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -170,19 +170,26 @@ static int check_worker_class(const cg_config_t *cfg)
     int threads;
     const char *wc = cg_worker_class(cfg, &threads);
 
+    const char *green = cg_green_kind(wc);
+    char err[256];
+    if (green && cg_green_check(green, err, sizeof(err)) != 0) {
+        fprintf(stderr, "Error: %s\n", err);
+        return 1;
+    }
     if (threads >= 0)
         return 0;
     for (size_t i = 0; i < sizeof(worker_classes_later) / sizeof(*worker_classes_later); i++)
         if (strcmp(wc, worker_classes_later[i]) == 0) {
             fprintf(stderr,
                     "Error: worker class '%s' is not built yet in " CG_SERVER_NAME
-                    " %s (available: sync, gthread)\n",
+                    " %s (available: sync, gthread, gevent, eventlet)\n",
                     wc, CG_VERSION);
             return 1;
         }
     fprintf(stderr,
             "Error: worker class '%s' is not supported: " CG_SERVER_NAME
-            " runs its own C workers, not Python worker classes (available: sync, gthread)\n",
+            " runs its own C workers, not Python worker classes (available: sync, gthread, gevent, "
+            "eventlet)\n",
             wc);
     return 1;
 }

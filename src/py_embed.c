@@ -34,8 +34,10 @@ static PyObject *take_exception(void)
 }
 
 static PyObject *app_obj; /* owned: the WSGI application */
-/* This thread's state while it has released the GIL (each C thread that
- * runs Python has its own, see cg_py_thread_attach). */
+/* This thread's Python thread state (each C thread that runs Python has
+ * its own, see cg_py_thread_attach).  It stays set while the thread holds
+ * the GIL: under gevent, greenlets of one thread share it, and one may
+ * take the GIL back after another released it. */
 static _Thread_local PyThreadState *saved_tstate;
 
 /* gunicorn's util.import_app, kept in Python: it runs once per worker boot,
@@ -440,5 +442,4 @@ void cg_py_release_gil(void)
 void cg_py_acquire_gil(void)
 {
     PyEval_RestoreThread(saved_tstate);
-    saved_tstate = NULL;
 }

@@ -1,4 +1,4 @@
-/* serve.c - a worker's connection loop, for both worker classes.
+/* serve.c - a worker's connection loop, for every worker class.
  *
  * One epoll loop in the worker's main thread accepts connections and reads
  * request heads in C, without the GIL, so a slow client costs a connection
@@ -6,7 +6,9 @@
  * request inline and closes (gunicorn's sync worker, protected from slow
  * clients); gthread hands it to a pool of threads, each with its own Python
  * thread state, and keeps connections alive: idle ones wait in epoll, and
- * pipelined requests are answered in order. */
+ * pipelined requests are answered in order.  gevent and eventlet hand it to
+ * a greenlet instead (green.c), and the loop itself waits on its epoll
+ * descriptor through the hub, so it runs as one more greenlet. */
 #include "serve.h"
 
 #include <arpa/inet.h>
@@ -26,6 +28,7 @@
 #include "cgunicorn/log.h"
 #include "cgunicorn/scoreboard.h"
 #include "http_parser.h"
+#include "iowait.h"
 #include "ipmatch.h"
 #include "proxy_protocol.h"
 #include "statsd.h"
@@ -69,15 +72,25 @@ struct conn {
     conn *next;          /* work queue */
 };
 
-/* A thread's parsing scratch. */
-typedef struct {
+/* What serving one request at a time needs: one per thread, or per
+ * greenlet running a request (kept in a free list between them). */
+typedef struct scratch scratch;
+struct scratch {
     cg_http_request req;
     cg_http_header *hdrs;
     char *body_buf;
-} scratch;
+    cg_headbuf head;
+    int sb_index; /* its request entry in the scoreboard */
+    scratch *next_free;
+};
+
+/* How requests run: inline (sync), in a thread pool (gthread), or each
+ * connection in a greenlet (gevent, eventlet). */
+typedef enum { MODE_SYNC, MODE_POOL, MODE_GREEN } serve_mode;
 
 static struct {
     const cg_serve_opts *o;
+    serve_mode mode;
     size_t max_head;
     int epfd;
     conn **conns; /* every open connection (main thread; busy ones are the threads') */
@@ -85,10 +98,12 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     conn *qhead, *qtail;
-    int active; /* threads running a request */
+    int active; /* threads (or greenlets) running a request */
     atomic_bool stopping;
     atomic_ullong served;
     scratch main_scratch;
+    scratch *free_scratch; /* greenlets' scratch not in use */
+    int nscratch;          /* greenlets' scratch made so far */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .work = PTHREAD_COND_INITIALIZER,
        .done = PTHREAD_COND_INITIALIZER};
@@ -102,6 +117,7 @@ static int64_t now_ns(void)
 
 static int scratch_init(scratch *s)
 {
+    memset(s, 0, sizeof(*s));
     s->hdrs = calloc(S.o->lim.max_fields + 1, sizeof(cg_http_header));
     s->body_buf = malloc(BODY_BUF_SIZE);
     return s->hdrs && s->body_buf ? 0 : -1;
@@ -249,7 +265,9 @@ static void wsgi_conn_init(cg_wsgi_conn *w, conn *c, scratch *sc)
     w->len = c->len;
     w->req = &sc->req;
     w->lim = &S.o->lim;
-    w->outq = S.o->threads > 0 ? &c->out : NULL;
+    w->outq = S.mode != MODE_SYNC ? &c->out : NULL;
+    w->may_park = S.mode == MODE_POOL;
+    w->head = &sc->head;
     w->body_buf = sc->body_buf;
     w->body_cap = BODY_BUF_SIZE;
 }
@@ -274,6 +292,7 @@ static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_e
         bool last = false;
 
         wsgi_conn_init(&w, c, sc);
+        cg_scoreboard_bind_thread(sc->sb_index); /* greenlets share the thread */
         if (c->job) {
             /* a response parked while its client read carries on here */
             cg_wsgi_restore(&w, c->job, sc->hdrs);
@@ -321,6 +340,7 @@ static fate serve_requests(conn *c, scratch *sc, ssize_t parsed, const cg_http_e
                 S.o->on_request();
         }
         cg_wsgi_state st = cg_wsgi_handle(&w);
+        cg_scoreboard_bind_thread(sc->sb_index);
         if (last)
             atomic_store(&S.stopping, true);
         if (st == CG_WSGI_WAITING) {
@@ -420,6 +440,7 @@ static void *pool_thread(void *arg)
 
     if (scratch_init(&sc) != 0)
         return NULL;
+    sc.sb_index = index;
     cg_scoreboard_bind_thread(index);
     S.o->thread_start();
     /* one lock round per request: hand the last connection back and take
@@ -448,13 +469,74 @@ static void *pool_thread(void *arg)
     return NULL;
 }
 
+/* --- greenlets ------------------------------------------------------ */
+
+/* A scratch for a greenlet about to serve a request, or NULL. */
+static scratch *scratch_get(void)
+{
+    scratch *sc = S.free_scratch;
+
+    if (sc) {
+        S.free_scratch = sc->next_free;
+        return sc;
+    }
+    sc = malloc(sizeof(*sc));
+    if (sc == NULL || scratch_init(sc) != 0) {
+        if (sc) {
+            free(sc->hdrs);
+            free(sc->body_buf);
+        }
+        free(sc);
+        return NULL;
+    }
+    /* the first greenlets get an entry each; the rest share the last */
+    sc->sb_index = ++S.nscratch;
+    return sc;
+}
+
+void cg_serve_green_conn(void *arg)
+{
+    conn *c = arg;
+    scratch *sc = scratch_get();
+
+    /* (one thread: S.mu is not needed; a green request never parks) */
+    if (sc == NULL) {
+        release_locked(c, CLOSE);
+    } else {
+        release_locked(c, serve_requests(c, sc, 0, NULL));
+        sc->next_free = S.free_scratch;
+        S.free_scratch = sc;
+    }
+    S.active--;
+}
+
+/* Wait for events on the loop's descriptors.  Under a hub, the loop waits
+ * on the epoll descriptor through it - always, even with events ready, so
+ * the greenlets it handed requests to get to run. */
+static int loop_wait(struct epoll_event *evs, int nevs, int timeout_ms)
+{
+    if (S.mode != MODE_GREEN)
+        return epoll_wait(S.epfd, evs, nevs, timeout_ms);
+    if (cg_io_wait(S.epfd, POLLIN, timeout_ms) < 0)
+        return -1;
+    return epoll_wait(S.epfd, evs, nevs, 0);
+}
+
 /* A complete head arrived on c: serve it now (sync) or queue it. */
 static void dispatch(conn *c, ssize_t head, const cg_http_error *err)
 {
     c->busy = true;
-    if (S.o->threads == 0) {
+    if (S.mode == MODE_SYNC) {
         fate f = serve_requests(c, &S.main_scratch, head, err);
         release_locked(c, f); /* (no other thread: S.mu is not needed) */
+        return;
+    }
+    if (S.mode == MODE_GREEN) {
+        S.active++;
+        if (S.o->spawn(c) != 0) {
+            S.active--;
+            release_locked(c, CLOSE);
+        }
         return;
     }
     pthread_mutex_lock(&S.mu);
@@ -531,7 +613,7 @@ static void on_readable(conn *c)
     int r = conn_read(c);
     cg_http_error err;
 
-    if (r == 0 && c->len == 0 && S.o->threads == 0) {
+    if (r == 0 && c->len == 0 && S.mode == MODE_SYNC) {
         /* sync, a connection just accepted whose request is still on its
          * way (a few microseconds, from a client nearby): wait for it a
          * moment, as gunicorn's sync worker would, instead of parking it
@@ -742,7 +824,7 @@ static void drain(struct epoll_event *evs, int nevs)
             break;
         cut_off_slow(now);
         S.o->tick();
-        int n = epoll_wait(S.epfd, evs, nevs, 100);
+        int n = loop_wait(evs, nevs, 100);
         if (n < 0 && errno == EINTR)
             S.o->interrupted();
         for (int i = 0; i < n; i++) {
@@ -760,6 +842,7 @@ int cg_serve(const cg_serve_opts *o)
     int64_t next_scan = 0;
 
     S.o = o;
+    S.mode = o->spawn ? MODE_GREEN : o->threads > 0 ? MODE_POOL : MODE_SYNC;
     S.max_head = (o->lim.max_line ? o->lim.max_line : 8190) + 2 +
                  o->lim.max_fields * (o->lim.max_field_size + 2) + 4;
     S.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -774,7 +857,7 @@ int cg_serve(const cg_serve_opts *o)
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = RELOADER_TAG};
         epoll_ctl(S.epfd, EPOLL_CTL_ADD, o->reloader_fd, &ev);
     }
-    if (o->threads > 0) {
+    if (S.mode == MODE_POOL) {
         pool = calloc((size_t)o->threads, sizeof(pthread_t));
         for (int i = 0; pool && i < o->threads; i++)
             pthread_create(&pool[i], NULL, pool_thread, (void *)(intptr_t)(i + 1));
@@ -789,7 +872,7 @@ int cg_serve(const cg_serve_opts *o)
             cut_off_slow(now);
             next_scan = now + 250000000LL;
         }
-        n = epoll_wait(S.epfd, evs, 256, 250);
+        n = loop_wait(evs, 256, 250);
         if (n < 0) {
             if (errno == EINTR)
                 o->interrupted();
@@ -819,6 +902,12 @@ int cg_serve(const cg_serve_opts *o)
             o->tick();
         }
         pthread_mutex_unlock(&S.mu);
+    }
+    /* greenlets finish the requests they run (the hub runs them while the
+     * loop waits) */
+    while (S.mode == MODE_GREEN && S.active > 0 && !*o->stop_quick) {
+        cg_io_wait(S.epfd, POLLIN, 100);
+        o->tick();
     }
     /* threads are not joined: the process exits next */
     return 0;

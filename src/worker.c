@@ -23,6 +23,7 @@
 #include "cgunicorn/arbiter.h"
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
+#include "green.h"
 #include "hooks.h"
 #include "http_parser.h"
 #include "proctitle.h"
@@ -201,6 +202,10 @@ const char *cg_worker_class(const cg_config_t *cfg, int *threads)
         *threads = n >= 1 ? (int)n : 1;
         return "gthread";
     }
+    if (cg_green_kind(wc)) {
+        *threads = 0; /* greenlets; --threads is ignored, as gunicorn does */
+        return wc;
+    }
     *threads = -1;
     return wc;
 }
@@ -321,10 +326,13 @@ void cg_worker_main(const cg_worker_params *p)
     /* gunicorn: an exception in post_fork or post_worker_init is a failed boot */
     if (drop_privileges(p->cfg) != 0)
         _exit(CG_EXIT_WORKER_BOOT_ERROR);
-    /* with --preload the app came with the fork */
+    /* gevent/eventlet patch the process before the app is imported; with
+     * --preload the app came with the fork */
+    const char *green = cg_green_kind(cg_config_str(p->cfg, CG_SET_worker_class));
     rc = cg_hook_call_server_worker(CG_SET_post_fork, &master_info, &self_info) != 0
              ? CG_EXIT_WORKER_BOOT_ERROR
-         : cg_py_app() ? 0
+         : green && cg_green_setup(green) != 0 ? CG_EXIT_WORKER_BOOT_ERROR
+         : cg_py_app()                         ? 0
                        : cg_py_load_app(p->app_uri, "Exception in worker process");
     if (rc == 0 && cg_wsgi_setup(p->cfg, err, sizeof(err)) != 0) {
         cg_log(CG_LOG_ERROR, "%s", err);
@@ -346,7 +354,7 @@ void cg_worker_main(const cg_worker_params *p)
         .listeners = p->listeners,
         .nlisteners = p->nlisteners,
         .threads = p->threads,
-        .keepalive = p->threads > 0 && cg_config_int(p->cfg, CG_SET_keepalive) > 0,
+        .keepalive = (p->threads > 0 || green) && cg_config_int(p->cfg, CG_SET_keepalive) > 0,
         .keepalive_s = (int)cg_config_int(p->cfg, CG_SET_keepalive),
         .client_timeout_s = (int)cg_config_int(p->cfg, CG_SET_client_timeout),
         .worker_connections = cg_config_int(p->cfg, CG_SET_worker_connections),
@@ -359,6 +367,7 @@ void cg_worker_main(const cg_worker_params *p)
         .reloader_event = reloader_event,
         .thread_start = cg_py_thread_attach,
         .on_request = on_request,
+        .spawn = green ? cg_green_spawner() : NULL,
     };
     limits_from_config(&o.lim, p->cfg);
     const char *pp = cg_config_str(p->cfg, CG_SET_proxy_protocol);

@@ -28,8 +28,9 @@ typedef struct {
 
 /* The worker class the settings ask for, as gunicorn resolves it
  * (threads > 1 with sync means gthread; "egg:gunicorn#" prefixes dropped):
- * "sync" (*threads = 0) or "gthread" (*threads = the pool size); anything
- * else is returned as named, with *threads = -1 (not built). */
+ * "sync" (*threads = 0), "gthread" (*threads = the pool size), or a gevent
+ * or eventlet class as named (*threads = 0, see green.h); anything else is
+ * returned as named, with *threads = -1 (not built). */
 const char *cg_worker_class(const cg_config_t *cfg, int *threads);
 
 /* Body of a freshly forked worker (signals already reset by the caller).

@@ -24,6 +24,7 @@
 #include "cgunicorn/cgunicorn.h"
 #include "cgunicorn/log.h"
 #include "hooks.h"
+#include "iowait.h"
 #include "ipmatch.h"
 #include "py_embed.h"
 #include "worker.h"
@@ -68,7 +69,7 @@ typedef struct {
     long long content_length; /* -1 when the app gave none */
     long long sent;           /* body bytes written */
     bool io_error;            /* the client went away */
-    size_t head_len;          /* bytes of the head in headbuf once sent */
+    size_t head_len;          /* bytes of the head in c->head->buf once sent */
     /* where the app's headers sit in the head buffer, for the access log */
     cg_log_header out[MAX_HEADERS_OUT];
     size_t nout;
@@ -83,18 +84,10 @@ void cg_wsgi_set_stop_flag(volatile const sig_atomic_t *flag)
     stop_flag = flag;
 }
 
-/* A thread's scratch buffer for the response head. */
-static _Thread_local char *headbuf;
-static _Thread_local size_t headcap;
-
-/* The calling thread's output queue while it serves a request (gthread). */
-static _Thread_local cg_outq *t_outq;
-
 /* Wait until fd can take more bytes; false after client_timeout. */
 static bool wait_writable(int fd)
 {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, W.io_timeout_ms) > 0;
+    return cg_io_wait(fd, POLLOUT, W.io_timeout_ms) > 0;
 }
 
 int cg_outq_flush(cg_outq *q, int fd)
@@ -163,10 +156,9 @@ static int drain_queue(cg_outq *q, int fd)
  * (the write() callable, which PEP 3333 has block).  Otherwise the queue
  * takes it all: the response iterable's writer (write_items) stops after
  * each slice once the queue is full, so it passes max by one slice at most. */
-static int send_all(int fd, struct iovec *iov, int iovcnt, bool bounded)
+static int send_all(int fd, cg_outq *q, struct iovec *iov, int iovcnt, bool bounded)
 {
     struct msghdr msg = {0};
-    cg_outq *q = t_outq;
     size_t limit = q == NULL ? 0 : bounded ? q->max : SIZE_MAX;
 
     if (q && q->len > 0) {
@@ -209,11 +201,11 @@ static int send_all(int fd, struct iovec *iov, int iovcnt, bool bounded)
 }
 
 /* Send with the GIL released: a slow client must not hold the interpreter. */
-static int send_all_nogil(int fd, struct iovec *iov, int iovcnt, bool bounded)
+static int send_all_nogil(int fd, cg_outq *q, struct iovec *iov, int iovcnt, bool bounded)
 {
     int rc;
 
-    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, iov, iovcnt, bounded);
+    Py_BEGIN_ALLOW_THREADS rc = send_all(fd, q, iov, iovcnt, bounded);
     Py_END_ALLOW_THREADS return rc;
 }
 
@@ -266,18 +258,18 @@ static bool is_dropped_header(const char *n, size_t l, const char *v, size_t vl)
 }
 
 /* Grow the head buffer to hold need bytes. */
-static int head_reserve(size_t need)
+static int head_reserve(cg_headbuf *h, size_t need)
 {
-    if (need <= headcap)
+    if (need <= h->cap)
         return 0;
-    size_t cap = headcap ? headcap : 8192;
+    size_t cap = h->cap ? h->cap : 8192;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(headbuf, cap);
+    char *p = realloc(h->buf, cap);
     if (p == NULL)
         return -1;
-    headbuf = p;
-    headcap = cap;
+    h->buf = p;
+    h->cap = cap;
     return 0;
 }
 
@@ -342,13 +334,13 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     r->nout = 0;
 
     n = PyList_GET_SIZE(r->headers);
-    if (head_reserve(256 + (size_t)slen) != 0)
+    if (head_reserve(c->head, 256 + (size_t)slen) != 0)
         return PyErr_NoMemory(), -1;
-    off = (size_t)snprintf(headbuf, headcap, "HTTP/1.%d ", c->req->version_minor);
-    memcpy(headbuf + off, status, (size_t)slen);
+    off = (size_t)snprintf(c->head->buf, c->head->cap, "HTTP/1.%d ", c->req->version_minor);
+    memcpy(c->head->buf + off, status, (size_t)slen);
     off += (size_t)slen;
     /* the Connection value is patched in below once framing is known */
-    off += (size_t)snprintf(headbuf + off, headcap - off,
+    off += (size_t)snprintf(c->head->buf + off, c->head->cap - off,
                             "\r\nServer: " CG_SERVER_NAME "\r\nDate: %s\r\n", http_date());
     size_t conn_at = off;
 
@@ -387,7 +379,7 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
             if (*end != '\0' || r->content_length < 0)
                 goto invalid;
         }
-        if (head_reserve(off + (size_t)nlen + (size_t)vlen + 64) != 0)
+        if (head_reserve(c->head, off + (size_t)nlen + (size_t)vlen + 64) != 0)
             return PyErr_NoMemory(), -1;
         if (r->nout < MAX_HEADERS_OUT) {
             r->out[r->nout].name = (const char *)(uintptr_t)(off);
@@ -396,14 +388,14 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
             r->out[r->nout].value_len = (size_t)vlen;
             r->nout++;
         }
-        memcpy(headbuf + off, name, (size_t)nlen);
+        memcpy(c->head->buf + off, name, (size_t)nlen);
         off += (size_t)nlen;
-        headbuf[off++] = ':';
-        headbuf[off++] = ' ';
-        memcpy(headbuf + off, value, (size_t)vlen);
+        c->head->buf[off++] = ':';
+        c->head->buf[off++] = ' ';
+        memcpy(c->head->buf + off, value, (size_t)vlen);
         off += (size_t)vlen;
-        headbuf[off++] = '\r';
-        headbuf[off++] = '\n';
+        c->head->buf[off++] = '\r';
+        c->head->buf[off++] = '\n';
     }
     /* Framing: a known length beats chunking; HTTP/1.1 without one is
      * chunked; HTTP/1.0 without one is delimited by the close. */
@@ -421,10 +413,10 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     char extra[96];
     int el = snprintf(extra, sizeof(extra), "Connection: %s\r\n%s", close ? "close" : "keep-alive",
                       r->chunked ? "Transfer-Encoding: chunked\r\n" : "");
-    if (head_reserve(off + (size_t)el + 64) != 0)
+    if (head_reserve(c->head, off + (size_t)el + 64) != 0)
         return PyErr_NoMemory(), -1;
-    memmove(headbuf + conn_at + el, headbuf + conn_at, off - conn_at);
-    memcpy(headbuf + conn_at, extra, (size_t)el);
+    memmove(c->head->buf + conn_at + el, c->head->buf + conn_at, off - conn_at);
+    memcpy(c->head->buf + conn_at, extra, (size_t)el);
     off += (size_t)el;
     for (size_t i = 0; i < r->nout; i++) {
         r->out[i].name = (const char *)((uintptr_t)r->out[i].name + (size_t)el);
@@ -433,13 +425,13 @@ static Py_ssize_t build_head(Response *r, bool body_known, long long body_len)
     /* A length the server computed (a list result) goes out as well. */
     bool app_cl = false;
     for (size_t i = 0; i < r->nout; i++)
-        if (ieq(headbuf + (uintptr_t)r->out[i].name, r->out[i].name_len, "content-length"))
+        if (ieq(c->head->buf + (uintptr_t)r->out[i].name, r->out[i].name_len, "content-length"))
             app_cl = true;
     if (!app_cl && r->content_length >= 0 && !r->no_body)
-        off += (size_t)snprintf(headbuf + off, headcap - off, "Content-Length: %lld\r\n",
+        off += (size_t)snprintf(c->head->buf + off, c->head->cap - off, "Content-Length: %lld\r\n",
                                 r->content_length);
-    headbuf[off++] = '\r';
-    headbuf[off++] = '\n';
+    c->head->buf[off++] = '\r';
+    c->head->buf[off++] = '\n';
     return (Py_ssize_t)off;
 invalid:
     PyErr_SetString(PyExc_ValueError, "Invalid response header from the application");
@@ -463,7 +455,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
         Py_ssize_t hl = build_head(r, body_known, body_len);
         if (hl < 0)
             return -1;
-        iov[cnt].iov_base = headbuf;
+        iov[cnt].iov_base = r->conn->head->buf;
         iov[cnt++].iov_len = (size_t)hl;
         r->headers_sent = true;
         r->head_len = (size_t)hl;
@@ -486,7 +478,7 @@ static int response_write(Response *r, const char *data, size_t len, bool body_k
     }
     if (cnt == 0)
         return 0;
-    if (send_all_nogil(r->conn->fd, iov, cnt, bounded) != 0) {
+    if (send_all_nogil(r->conn->fd, r->conn->outq, iov, cnt, bounded) != 0) {
         r->io_error = true;
         r->conn->close = true;
         return -1;
@@ -1301,7 +1293,7 @@ static void send_continue(void *ctx)
 {
     cg_wsgi_conn *c = ctx;
     struct iovec iov = {.iov_base = "HTTP/1.1 100 Continue\r\n\r\n", .iov_len = 25};
-    send_all(c->fd, &iov, 1, false);
+    send_all(c->fd, c->outq, &iov, 1, false);
 }
 
 /* --- the response body ----------------------------------------------- */
@@ -1347,9 +1339,10 @@ typedef struct {
 
 /* The output queue holds all the server keeps for a client: stop producing
  * until the client reads. */
-static bool queue_full(void)
+static bool queue_full(const request *q)
 {
-    return t_outq != NULL && t_outq->len >= t_outq->max;
+    const cg_outq *oq = q->r->conn->outq;
+    return oq != NULL && oq->len >= oq->max;
 }
 
 /* wsgi.file_wrapper over a real file goes out with sendfile(2): note the
@@ -1406,7 +1399,7 @@ static int sendfile_start(request *q)
         /* length known now, but the head already promised chunks */
         char hdr[24];
         struct iovec iov = {hdr, (size_t)snprintf(hdr, sizeof(hdr), "%llx\r\n", count)};
-        if (send_all_nogil(r->conn->fd, &iov, 1, false) != 0) {
+        if (send_all_nogil(r->conn->fd, r->conn->outq, &iov, 1, false) != 0) {
             r->io_error = true;
             r->conn->close = true;
         }
@@ -1431,7 +1424,7 @@ static int sendfile_some(request *q, int sock)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            if (t_outq)
+            if (q->r->conn->outq)
                 return 0;
             if (wait_writable(sock))
                 continue;
@@ -1449,9 +1442,9 @@ static body_rc sendfile_body(request *q)
 
     if (r->io_error)
         return BODY_ERROR;
-    if (q->sf_left > 0 && t_outq && t_outq->len > 0) {
+    if (q->sf_left > 0 && r->conn->outq && r->conn->outq->len > 0) {
         /* sendfile writes straight to the socket: what is queued goes first */
-        rc = cg_outq_flush(t_outq, sock);
+        rc = cg_outq_flush(r->conn->outq, sock);
         if (rc == 0)
             return BODY_WAIT;
     }
@@ -1464,7 +1457,7 @@ static body_rc sendfile_body(request *q)
     if (rc > 0 && q->sf_crlf) {
         struct iovec iov = {"\r\n", 2};
         q->sf_crlf = false;
-        rc = send_all_nogil(sock, &iov, 1, false) == 0 ? 1 : -1;
+        rc = send_all_nogil(sock, q->r->conn->outq, &iov, 1, false) == 0 ? 1 : -1;
     }
     if (rc < 0) {
         r->io_error = true;
@@ -1500,7 +1493,7 @@ static int start_body(request *q)
     if (q->it == NULL)
         return -1;
     q->kind = KIND_ITER;
-    if (t_outq && (q->ctx = PyContext_CopyCurrent()) == NULL)
+    if (q->r->conn->outq && (q->ctx = PyContext_CopyCurrent()) == NULL)
         return -1;
     return 0;
 }
@@ -1548,7 +1541,7 @@ static body_rc write_items(request *q)
             if (response_write(r, data + q->item_off, n, known, q->total, false) != 0)
                 return BODY_ERROR;
             q->item_off += n;
-            if (queue_full()) {
+            if (queue_full(q)) {
                 if (q->item_off == len)
                     Py_CLEAR(q->item);
                 return BODY_WAIT;
@@ -1586,7 +1579,7 @@ static void finish_response(Response *r)
 {
     if (r->headers_sent && r->chunked && !r->io_error) {
         struct iovec iov = {"0\r\n\r\n", 5};
-        if (send_all_nogil(r->conn->fd, &iov, 1, false) != 0) {
+        if (send_all_nogil(r->conn->fd, r->conn->outq, &iov, 1, false) != 0) {
             r->io_error = true;
             r->conn->close = true;
         }
@@ -1631,9 +1624,9 @@ static void log_access(cg_wsgi_conn *c, Response *r, PyObject *env, const struct
         in[i].value_len = c->req->headers[i].value_len;
     }
     for (size_t i = 0; i < r->nout; i++) {
-        /* offsets into headbuf become pointers now that it stopped moving */
-        r->out[i].name = headbuf + (uintptr_t)r->out[i].name;
-        r->out[i].value = headbuf + (uintptr_t)r->out[i].value;
+        /* offsets into c->head->buf become pointers now that it stopped moving */
+        r->out[i].name = c->head->buf + (uintptr_t)r->out[i].name;
+        r->out[i].value = c->head->buf + (uintptr_t)r->out[i].value;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     size_t pl = c->req->path_len < sizeof(path) ? c->req->path_len : sizeof(path);
@@ -1788,7 +1781,7 @@ static void app_failed(cg_wsgi_conn *c, request *q)
         ssize_t n = cg_http_error_response(&e, page, sizeof(page));
         if (n > 0) {
             struct iovec iov = {page, (size_t)n};
-            send_all_nogil(c->fd, &iov, 1, false);
+            send_all_nogil(c->fd, c->outq, &iov, 1, false);
         }
         r->status_code = 500;
         r->headers_sent = false;
@@ -1900,6 +1893,19 @@ static size_t body_live(const cg_body *b)
     return hi;
 }
 
+/* Wait until the client has read c's output queue down to a quarter (and
+ * the socket takes more); false if it stops reading for client_timeout or
+ * goes away.  Without the GIL. */
+static bool wait_for_room(cg_wsgi_conn *c)
+{
+    for (;;) {
+        if (!wait_writable(c->fd) || cg_outq_flush(c->outq, c->fd) < 0)
+            return false;
+        if (c->outq->len <= c->outq->max / 4)
+            return true;
+    }
+}
+
 /* Park the request in c->job so that the thread is free; false when out
  * of memory.  No Python code of it runs until it is resumed. */
 static bool park(cg_wsgi_conn *c, request *q)
@@ -1921,7 +1927,7 @@ static bool park(cg_wsgi_conn *c, request *q)
     if (live)
         memcpy(j->body, c->body.buf, live);
     if (hl)
-        memcpy(j->head, headbuf, hl);
+        memcpy(j->head, c->head->buf, hl);
     j->body_len = live;
     j->extra_off = c->body.extra ? (size_t)(c->body.extra - c->body.buf) : 0;
     j->req = *c->req;
@@ -1937,10 +1943,12 @@ void cg_wsgi_restore(cg_wsgi_conn *c, cg_wsgi_job *j, cg_http_header *hdrs)
 {
     cg_http_request *req = c->req;
     char *body_buf = c->body_buf;
+    cg_headbuf *head = c->head;
 
     *c = j->conn;
     c->req = req;
     c->body_buf = body_buf;
+    c->head = head;
     *req = j->req;
     req->headers = hdrs;
     if (req->num_headers)
@@ -1953,8 +1961,8 @@ void cg_wsgi_restore(cg_wsgi_conn *c, cg_wsgi_job *j, cg_http_header *hdrs)
     if (c->body.before_read)
         c->body.before_read_ctx = c;
     size_t hl = j->q.r->head_len;
-    if (hl && head_reserve(hl) == 0)
-        memcpy(headbuf, j->head, hl);
+    if (hl && head_reserve(c->head, hl) == 0)
+        memcpy(c->head->buf, j->head, hl);
     else
         j->q.r->nout = 0; /* no memory: the access log goes without them */
     c->job = j;
@@ -1966,7 +1974,6 @@ cg_wsgi_state cg_wsgi_handle(cg_wsgi_conn *c)
     body_rc rc;
     bool parked = false;
 
-    t_outq = c->outq;
     if (c->job) {
         /* a parked request carries on (cg_wsgi_restore put it back) */
         q = c->job->q;
@@ -2000,6 +2007,19 @@ cg_wsgi_state cg_wsgi_handle(cg_wsgi_conn *c)
         cg_py_acquire_gil();
         rc = call_app(c, &q) == 0 ? write_body(&q) : BODY_ERROR;
     }
+    /* gevent/eventlet: a greenlet is cheap - it waits for the client here,
+     * through the hub, instead of parking */
+    while (rc == BODY_WAIT && !c->may_park) {
+        bool room;
+        Py_BEGIN_ALLOW_THREADS room = wait_for_room(c);
+        Py_END_ALLOW_THREADS if (room) rc = write_body(&q);
+        else
+        {
+            q.r->io_error = true;
+            c->close = true;
+            rc = BODY_ERROR;
+        }
+    }
     if (rc == BODY_WAIT) {
         parked = park(c, &q);
         if (!parked) {
@@ -2014,7 +2034,6 @@ cg_wsgi_state cg_wsgi_handle(cg_wsgi_conn *c)
     /* a signal that arrived while C code ran: its handler runs now */
     cg_py_check_signals();
     cg_py_release_gil();
-    t_outq = NULL;
     return parked ? CG_WSGI_WAITING : CG_WSGI_DONE;
 }
 
@@ -2030,7 +2049,7 @@ void cg_wsgi_reject(cg_wsgi_conn *c, const cg_http_error *err)
     c->status = err->status;
     if (n > 0) {
         struct iovec iov = {page, (size_t)n};
-        send_all(c->fd, &iov, 1, false);
+        send_all(c->fd, NULL, &iov, 1, false);
     }
     c->close = true;
 }

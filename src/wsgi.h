@@ -33,6 +33,14 @@ typedef struct cg_wsgi_job cg_wsgi_job;
  * -1: the client is gone. */
 int cg_outq_flush(cg_outq *q, int fd);
 
+/* Where a response head is built.  One per thread (or greenlet) serving
+ * requests: the access log reads the response headers from it after the
+ * body went out, and another request may run in between. */
+typedef struct {
+    char *buf;
+    size_t cap;
+} cg_headbuf;
+
 /* One connection with one parsed request head. */
 typedef struct {
     int fd;
@@ -51,6 +59,7 @@ typedef struct {
     cg_http_request *req;
     const cg_http_limits *lim; /* for the chunked body's trailers */
     cg_body body;              /* set up by cg_wsgi_handle */
+    cg_headbuf *head;          /* the caller's scratch for the response head */
     char *body_buf;            /* worker-owned scratch for the body reader */
     size_t body_cap;
     bool keep_alive_allowed; /* the worker's policy (false for sync) */
@@ -62,6 +71,8 @@ typedef struct {
     long long duration_us;   /* out: from the head parsed to the response done */
     cg_wsgi_job *job;        /* out with CG_WSGI_WAITING; in after cg_wsgi_restore */
     bool client_gone;        /* in, resuming: the client left or stopped reading */
+    bool may_park;           /* gthread: a full output queue parks the request;
+                                else (gevent, eventlet) the caller waits for room */
 } cg_wsgi_conn;
 
 typedef enum {

@@ -63,6 +63,36 @@ static const char *binary(void)
     return b ? b : "build/asan/cgunicorn-top";
 }
 
+static const char *worker_args(void)
+{
+    const char *a = getenv("CG_TEST_WORKER_ARGS");
+    return a ? a : "";
+}
+
+const char *h_worker_class(void)
+{
+    static char cls[64];
+    char buf[512];
+    const char *k = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", worker_args());
+    for (char *save = NULL, *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        if ((strcmp(w, "-k") == 0 || strcmp(w, "--worker-class") == 0) &&
+            (w = strtok_r(NULL, " \t", &save)) != NULL)
+            k = w;
+        else if (strncmp(w, "--worker-class=", 15) == 0)
+            k = w + 15;
+    }
+    snprintf(cls, sizeof(cls), "%s", k ? k : "");
+    return cls;
+}
+
+bool h_green(void)
+{
+    const char *k = h_worker_class();
+    return strncmp(k, "gevent", 6) == 0 || strcmp(k, "eventlet") == 0;
+}
+
 /* Fork and exec the binary with argv ({port} expanded) in cwd. */
 static pid_t spawn(const char *cwd, const char *const *argv, int port, const char *logpath,
                    const char *name)
@@ -74,7 +104,7 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
 
     snprintf(portbuf, sizeof(portbuf), "%d", port);
     args[n++] = (char *)name;
-    for (int i = 0; argv[i] && n < 126; i++) {
+    for (int i = 0; argv[i] && n < 100; i++) {
         const char *p = strstr(argv[i], "{port}");
         if (p) {
             char *s = malloc(strlen(argv[i]) + 16);
@@ -85,6 +115,12 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
             args[n++] = (char *)argv[i];
         }
     }
+    /* $CG_TEST_WORKER_ARGS last: later flags win (argparse) */
+    char extra[512];
+    snprintf(extra, sizeof(extra), "%s", worker_args());
+    for (char *save = NULL, *w = strtok_r(extra, " \t", &save); w && n < 126;
+         w = strtok_r(NULL, " \t", &save))
+        args[n++] = w;
     args[n] = NULL;
     if (cwd == NULL)
         cwd = h_path(appsdir, sizeof(appsdir), "tests/integration/apps");
@@ -98,6 +134,17 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
         dup2(devnull, 0);
         if (chdir(cwd) != 0)
             _exit(126);
+        /* greenlets copy stack slices with memcpy, across ASan's redzones
+         * (see src/green.c): no memcpy checks for a gevent/eventlet server */
+        for (int i = 1; args[i]; i++)
+            if (strstr(args[i], "gevent") || strstr(args[i], "eventlet")) {
+                char opts[1024];
+                const char *cur = getenv("ASAN_OPTIONS");
+                snprintf(opts, sizeof(opts), "%s%sreplace_intrin=0", cur ? cur : "",
+                         cur && *cur ? ":" : "");
+                setenv("ASAN_OPTIONS", opts, 1);
+                break;
+            }
         /* argv[0] decides the mode: the symlink name "cgunicorn" is headless */
         char bin[1024];
         snprintf(bin, sizeof(bin), "%s", binary());

@@ -21,11 +21,21 @@ int h_free_port(void);
 
 /* Start the server: argv is the argument list after the program name,
  * NULL-terminated; "{port}" in any argument is replaced by a free port.
- * cwd NULL = $CG_ROOT/tests/integration/apps.  Does not wait. */
+ * cwd NULL = $CG_ROOT/tests/integration/apps.  Does not wait.
+ *
+ * The words of $CG_TEST_WORKER_ARGS (e.g. "-k gevent") are appended to
+ * every server's arguments (h_start, h_start_ready and h_run): tests/run.sh
+ * re-runs suites under the green worker classes that way; a later -k wins,
+ * as with gunicorn's argparse. */
 srv_t *h_start(const char *cwd, const char *const *argv);
 /* Like h_start, and wait until the port accepts connections.  NULL (and the
  * server killed) if it doesn't within timeout_ms. */
 srv_t *h_start_ready(const char *cwd, const char *const *argv, int timeout_ms);
+
+/* The -k named by $CG_TEST_WORKER_ARGS ("" when it names none). */
+const char *h_worker_class(void);
+/* $CG_TEST_WORKER_ARGS asks for gevent (or an alias) or eventlet. */
+bool h_green(void);
 
 /* Wait for the server to exit; its exit code, 128+signal, or -1 on
  * timeout. */

@@ -8,7 +8,8 @@ disturbs least).
 
     bench/bench.py [--workers 2] [--conns 1,16,64] [--duration 10] [--repeat 3]
                    [--servers cgunicorn,gunicorn,uwsgi] [--app hello]
-                   [--worker-class sync|gthread] [--threads N] [--keepalive]
+                   [--worker-class sync|gthread|gevent|eventlet] [--threads N]
+                   [--worker-connections N] [--keepalive] [--log-dir DIR]
 
 --servers cgunicorn,cgunicorn-top compares the headless server with the
 dashboard drawing in a tmux pane (the scoreboard's cost on the request path
@@ -21,6 +22,22 @@ gets --http11-socket instead of --http-socket (cgunicorn's and gunicorn's
 gthread keep connections alive on their own; their sync workers never do).
 Without --keepalive a gthread run sends "Connection: close" with every
 request, so each request is a new connection, as against the sync workers.
+
+--worker-class gevent (or eventlet) runs cgunicorn and gunicorn with
+-k gevent --worker-connections N (default 1000); both keep connections
+alive.  uWSGI gets its gevent loop (Debian's uwsgi-plugin-gevent-python3:
+--plugin python3,gevent_python3 --gevent N --gevent-early-monkey-patch) on
+--http-socket, which closes each connection after its response: uWSGI
+2.0.21's gevent loop with --http11-socket answers the first request of a
+connection and then its worker aborts (AttributeError: 'gevent.libev.
+corecext.io' object has no attribute 'stop', then a libev assertion), so
+--keepalive is ignored for uWSGI there and wrk reconnects after each of its
+responses (wrk counts those closes as read errors).  uWSGI has no eventlet
+loop: an eventlet run compares cgunicorn with gunicorn only.
+
+After each run the servers' stderr is searched for tracebacks, [ERROR] and
+[CRITICAL] lines and worker deaths; a run with any prints their count and
+keeps the log (in --log-dir, default a temporary directory).
 """
 import argparse
 import os
@@ -31,6 +48,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,16 +67,19 @@ def free_port():
     return port
 
 
+def children(pid):
+    """The pids of pid's live children (its workers)."""
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def tree_cpu(pid):
     """utime+stime in seconds of pid and its live children."""
     total = 0
-    pids = [pid]
-    try:
-        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-            pids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    for p in pids:
+    for p in [pid] + children(pid):
         try:
             with open('/proc/%d/stat' % p) as f:
                 fields = f.read().rsplit(')', 1)[1].split()
@@ -68,10 +89,20 @@ def tree_cpu(pid):
     return total / TICK
 
 
+ASYNC = ('gevent', 'eventlet')
+# lines in a server's stderr that mean something went wrong during a run
+LOG_TROUBLE = re.compile(r'Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|DAMN !|'
+                         r'was sent SIG|exited with code|'
+                         r'Assertion|Segmentation|AddressSanitizer|runtime error')
+
+
 def worker_args(args):
     """The worker-class arguments cgunicorn and gunicorn share."""
-    if getattr(args, 'worker_class', 'sync') == 'gthread':
+    wc = getattr(args, 'worker_class', 'sync')
+    if wc == 'gthread':
         return ['-k', 'gthread', '--threads', str(args.threads)]
+    if wc in ASYNC:
+        return ['-k', wc, '--worker-connections', str(args.worker_connections)]
     return []
 
 
@@ -92,14 +123,20 @@ def command(server, port, workers, app, args=None):
                 '-b', '127.0.0.1:%d' % port, '--chdir', chdir, '--log-level', 'warning',
                 '%s:%s' % (module, name)]
     if server == 'uwsgi':
-        keepalive = args is not None and args.keepalive
-        cmd = ['uwsgi', '--plugin', 'python3',
+        wc = args.worker_class if args is not None else 'sync'
+        if wc == 'eventlet':
+            raise ValueError('uWSGI has no eventlet loop')
+        # its gevent loop aborts on a kept-alive connection's second request
+        keepalive = args is not None and args.keepalive and wc != 'gevent'
+        cmd = ['uwsgi', '--plugin', 'python3,gevent_python3' if wc == 'gevent' else 'python3',
                '--http11-socket' if keepalive else '--http-socket', '127.0.0.1:%d' % port,
                '--master', '--processes', str(workers), '--chdir', chdir,
                '--wsgi', '%s:%s' % (module, name), '--disable-logging', '--die-on-term',
                '--need-app', '--lazy-apps']
-        if args is not None and args.worker_class == 'gthread':
+        if wc == 'gthread':
             cmd += ['--threads', str(args.threads)]
+        elif wc == 'gevent':
+            cmd += ['--gevent', str(args.worker_connections), '--gevent-early-monkey-patch']
         return cmd
     raise ValueError(server)
 
@@ -169,14 +206,16 @@ def run_one(server, conns, args):
         subprocess.run(command(server, port, args.workers, args.app, args), check=True)
         pane = Pane(port)
         try:
-            return measure(server, pane.pid, port, path, conns, args)
+            return measure(server, pane.pid, port, path, conns, args) + ('',)
         finally:
             pane.stop()
+    args.run_no = getattr(args, 'run_no', 0) + 1
+    log_path = os.path.join(args.log_dir, '%03d-%s-c%d.log' % (args.run_no, server, conns))
+    log = open(log_path, 'w+')
     proc = subprocess.Popen(command(server, port, args.workers, args.app, args),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        return measure(server, proc.pid, port, path, conns, args)
+        res = measure(server, proc.pid, port, path, conns, args)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -184,6 +223,13 @@ def run_one(server, conns, args):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    log.seek(0)
+    trouble = [line for line in log if LOG_TROUBLE.search(line)]
+    log.close()
+    if not trouble:
+        os.unlink(log_path)
+        return res + ('',)
+    return res + ('%d error lines in %s' % (len(trouble), log_path),)
 
 
 def measure(server, pid, port, path, conns, args):
@@ -197,6 +243,7 @@ def measure(server, pid, port, path, conns, args):
     # warm-up
     subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d1s'] + close +
                    ['http://127.0.0.1:%d%s' % (port, path)], capture_output=True)
+    workers0 = set(children(pid))
     cpu0 = tree_cpu(pid)
     threads = min(conns, 2)
     wrk = subprocess.Popen(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % args.duration,
@@ -209,7 +256,11 @@ def measure(server, pid, port, path, conns, args):
     unserved = listen_queue(port)
     out = wrk.communicate()[0]
     cpu1 = tree_cpu(pid)
+    gone = workers0 - set(children(pid))
     rps, total, p99, errors, non2xx = parse_wrk(out)
+    if gone:
+        # a worker died during the run: its CPU time left the sum with it
+        errors = ('%d workers replaced during the run (CPU figure wrong) ' % len(gone)) + errors
     return rps, p99, (cpu1 - cpu0) * 1e6 / max(total, 1), errors, non2xx, unserved
 
 
@@ -231,31 +282,51 @@ def main():
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--servers', default='cgunicorn,gunicorn,uwsgi')
     ap.add_argument('--app', default='hello', choices=sorted(APPS))
-    ap.add_argument('--worker-class', default='sync', choices=['sync', 'gthread'],
-                    help='gthread: -k gthread --threads N (uWSGI: --threads N)')
+    ap.add_argument('--worker-class', default='sync',
+                    choices=['sync', 'gthread', 'gevent', 'eventlet'],
+                    help='gthread: -k gthread --threads N (uWSGI: --threads N); '
+                    'gevent: -k gevent --worker-connections N (uWSGI: --gevent N); '
+                    'eventlet: -k eventlet (no uWSGI)')
     ap.add_argument('--threads', type=int, default=4,
                     help='threads per worker with --worker-class gthread')
+    ap.add_argument('--worker-connections', type=int, default=1000,
+                    help='greenlets per worker with --worker-class gevent/eventlet')
     ap.add_argument('--keepalive', action='store_true',
-                    help='keep connections alive (uWSGI: --http11-socket)')
+                    help='keep connections alive (uWSGI: --http11-socket, not with gevent)')
+    ap.add_argument('--log-dir', default=None,
+                    help="where the logs of runs with errors are kept (default: a new "
+                    "temporary directory)")
     args = ap.parse_args()
+    if args.log_dir is None:
+        args.log_dir = tempfile.mkdtemp(prefix='cgbench-')
+    os.makedirs(args.log_dir, exist_ok=True)
     servers = [s for s in args.servers.split(',') if s != 'uwsgi' or shutil.which('uwsgi')]
+    if args.worker_class == 'eventlet' and 'uwsgi' in servers:
+        servers.remove('uwsgi')
+        print('(uWSGI has no eventlet loop: left out)')
     results = {}
+    wdesc = ''
+    if args.worker_class == 'gthread':
+        wdesc = ' worker-class=gthread threads=%d' % args.threads
+    elif args.worker_class in ASYNC:
+        wdesc = ' worker-class=%s worker-connections=%d' % (args.worker_class,
+                                                            args.worker_connections)
+        if args.worker_class == 'gevent' and 'uwsgi' in servers:
+            wdesc += ' (uWSGI: --gevent on --http-socket, a connection per request)'
     print('app=%s workers=%d%s duration=%ds repeat=%d (servers alternated, medians)' %
-          (args.app, args.workers,
-           (' worker-class=gthread threads=%d' % args.threads
-            if args.worker_class == 'gthread' else '') +
-           (' keep-alive' if args.keepalive else ''),
+          (args.app, args.workers, wdesc + (' keep-alive' if args.keepalive else ''),
            args.duration, args.repeat))
     for conns in [int(c) for c in args.conns.split(',')]:
         for r in range(args.repeat):
             for server in (servers if r % 2 == 0 else list(reversed(servers))):
                 res = run_one(server, conns, args)
                 results.setdefault((server, conns), []).append(res)
-                print('  run %d c=%-3d %-10s %9.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s%s%s' % (
+                print('  run %d c=%-3d %-10s %9.0f req/s  p99 %7.2f ms  %6.1f us CPU/req %s%s%s%s' % (
                     r + 1, conns, server, res[0], res[1], res[2],
                     ('errors: ' + res[3]) if res[3] else '',
                     (' non-2xx: %d' % res[4]) if res[4] else '',
-                    (' unserved conns: %d' % res[5]) if res[5] > 0 else ''), flush=True)
+                    (' unserved conns: %d' % res[5]) if res[5] > 0 else '',
+                    (' LOG: ' + res[6]) if res[6] else ''), flush=True)
     print()
     # ratios against gunicorn, or against the first server when it is absent
     ref = 'gunicorn' if 'gunicorn' in servers else servers[0]
@@ -274,7 +345,9 @@ def main():
                 conns, server, rps, statistics.median(x[1] for x in rs), cpu, rps / base_rps,
                 cpu / base_cpu, statistics.median(x[5] for x in rs)))
     print('(ratios relative to %s; unserved: connections still in the listen queue halfway '
-          'through the run, never answered)' % ref)
+          'through the run, never answered%s)' % (ref, (
+              " - uWSGI's, under gevent, are its reconnects waiting to be accepted"
+              if args.worker_class == 'gevent' and 'uwsgi' in servers else '')))
 
 
 if __name__ == '__main__':

@@ -3,13 +3,14 @@
 # As root, installs what is missing with apt-get; otherwise prints the one
 # apt-get line that would, and fails.
 #   run   build + serve the example app
-#   test  + cmocka, curl, tmux, clang's fuzzer runtime
+#   test  + cmocka, curl, tmux, clang's fuzzer runtime, gevent/eventlet
 #   bench + wrk, gunicorn, uwsgi, gevent/eventlet (+ uWSGI's gevent loop)
 set -e
 kind=${1:-run}
 pkgs="gcc make pkg-config libpython3-dev python3-dev libyaml-dev libncurses-dev python3-flask"
 case $kind in
-  test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps nginx-light" ;;
+  test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps nginx-light
+         python3-gevent python3-eventlet python3-greenlet" ;;
   bench) pkgs="$pkgs wrk gunicorn uwsgi-core uwsgi-plugin-python3 procps python3-gevent python3-eventlet
          python3-greenlet uwsgi-plugin-gevent-python3" ;;
 esac

@@ -1,7 +1,13 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -300,14 +306,90 @@ bool h_wait_log(srv_t *s, const char *needle, int count, int timeout_ms)
     return false;
 }
 
+/* buf[0..len) is one or more whole HTTP responses, and nothing more. */
+bool h_whole_responses(const char *buf, size_t len)
+{
+    size_t pos = 0;
+    if (len == 0)
+        return false;
+    while (pos < len) {
+        const char *end = memmem(buf + pos, len - pos, "\r\n\r\n", 4);
+        int status = 0;
+        if (end == NULL || sscanf(buf + pos, "HTTP/1.%*d %d", &status) != 1)
+            return false;
+        size_t hlen = (size_t)(end - (buf + pos)) + 4;
+        char head[8192];
+        snprintf(head, sizeof(head), "%.*s", (int)hlen, buf + pos);
+        for (char *c = head; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        pos += hlen;
+        if (status < 200 || status == 204 || status == 304)
+            continue; /* 1xx and bodiless answers */
+        const char *cl = strstr(head, "\r\ncontent-length:");
+        if (strstr(head, "\r\ntransfer-encoding:") && strstr(head, "chunked")) {
+            for (;;) {
+                const char *eol = memmem(buf + pos, len - pos, "\r\n", 2);
+                if (eol == NULL)
+                    return false;
+                unsigned long long n = strtoull(buf + pos, NULL, 16);
+                pos = (size_t)(eol - buf) + 2;
+                if (n == 0) {
+                    /* trailers, then an empty line */
+                    for (;;) {
+                        eol = memmem(buf + pos, len - pos, "\r\n", 2);
+                        if (eol == NULL)
+                            return false;
+                        bool empty = eol == buf + pos;
+                        pos = (size_t)(eol - buf) + 2;
+                        if (empty)
+                            break;
+                    }
+                    break;
+                }
+                if (n + 2 > len - pos)
+                    return false;
+                pos += (size_t)n + 2;
+            }
+        } else if (cl) {
+            unsigned long long n = strtoull(cl + 17, NULL, 10);
+            if (n > len - pos)
+                return false;
+            pos += (size_t)n;
+        } else {
+            return false; /* delimited by the close */
+        }
+    }
+    return pos == len;
+}
+
+size_t h_read_until_close(int fd, char *out, size_t cap, int timeout_ms)
+{
+    size_t len = 0;
+    long long end = now_ms() + timeout_ms;
+    bool green = h_green();
+
+    while (len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long long left = end - now_ms();
+        if (green && left > 300 && h_whole_responses(out, len))
+            left = 300; /* a kept-alive connection: the answer is whole */
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    return len;
+}
+
 int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    size_t len = 0;
-    long long end = now_ms() + timeout_ms;
 
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
@@ -319,17 +401,7 @@ int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int 
             break;
         off += (size_t)w;
     }
-    while (len + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        long long left = end - now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    out[len] = '\0';
+    size_t len = h_read_until_close(fd, out, cap, timeout_ms);
     close(fd);
     return (int)len;
 }
@@ -526,4 +598,27 @@ bool h_wait_gone(pid_t pid, int timeout_ms)
         usleep(10000);
     } while (now_ms() < end);
     return false;
+}
+
+size_t h_select_tests(struct CMUnitTest *tests, size_t n)
+{
+    const char *only = getenv("CG_TEST_ONLY");
+    size_t kept = 0;
+
+    if (only == NULL || only[0] == '\0')
+        return n;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(tests[i].name);
+        bool found = false;
+        for (const char *p = only; (p = strstr(p, tests[i].name)) != NULL; p += len)
+            if ((p == only || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')) {
+                found = true;
+                break;
+            }
+        if (found)
+            tests[kept++] = tests[i];
+        else
+            fprintf(stderr, "left out (CG_TEST_ONLY): %s\n", tests[i].name);
+    }
+    return kept;
 }

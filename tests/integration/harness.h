@@ -52,7 +52,18 @@ int h_log_count(srv_t *s, const char *needle);
 /* The whole log (malloc'd). */
 char *h_log(srv_t *s);
 
-/* Connect, send raw bytes, read until the server closes (or timeout_ms).
+/* Read fd into out (NUL-terminated) until the server closes it or
+ * timeout_ms; the length.  Under a green class (h_green()), whose
+ * HTTP/1.1 connections stay open --keep-alive seconds after the answer
+ * (gunicorn's async workers; sync closes at once), it also stops once what
+ * arrived is whole responses and nothing more came for 300 ms. */
+size_t h_read_until_close(int fd, char *out, size_t cap, int timeout_ms);
+/* buf[0..len) is one or more whole HTTP/1.x responses and nothing more
+ * (a response delimited by the close never is). */
+bool h_whole_responses(const char *buf, size_t len);
+
+/* Connect, send raw bytes, read until the server closes (or timeout_ms;
+ * see h_read_until_close).
  * Returns the response length (NUL-terminated in out), -1 if connecting
  * failed. */
 int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms);
@@ -96,5 +107,12 @@ bool h_load_start(h_load_t *l, int port, const char *path, const char *want_body
 bool h_load_stop(h_load_t *l, int *ok, int *failed);
 /* Kill the running load child, if any (for teardowns). */
 void h_load_kill(void);
+
+/* Keep only the tests named in $CG_TEST_ONLY (names separated by spaces;
+ * all of them when it is unset), in their order; the new count.  tests/
+ * run.sh uses it to re-run a chosen part of a suite under another worker
+ * class. */
+struct CMUnitTest;
+size_t h_select_tests(struct CMUnitTest *tests, size_t n);
 
 #endif

@@ -99,6 +99,19 @@ bool h_green(void)
     return strncmp(k, "gevent", 6) == 0 || strcmp(k, "eventlet") == 0;
 }
 
+/* Does the file at path name a green worker class? */
+static bool file_mentions_green(const char *path)
+{
+    char buf[8192];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, "gevent") || strstr(buf, "eventlet");
+}
+
 /* Fork and exec the binary with argv ({port} expanded) in cwd. */
 static pid_t spawn(const char *cwd, const char *const *argv, int port, const char *logpath,
                    const char *name)
@@ -141,9 +154,11 @@ static pid_t spawn(const char *cwd, const char *const *argv, int port, const cha
         if (chdir(cwd) != 0)
             _exit(126);
         /* greenlets copy stack slices with memcpy, across ASan's redzones
-         * (see src/green.c): no memcpy checks for a gevent/eventlet server */
+         * (see src/green.c): no memcpy checks for a gevent/eventlet server,
+         * asked for on the command line or in a -c file */
         for (int i = 1; args[i]; i++)
-            if (strstr(args[i], "gevent") || strstr(args[i], "eventlet")) {
+            if (strstr(args[i], "gevent") || strstr(args[i], "eventlet") ||
+                (strcmp(args[i - 1], "-c") == 0 && file_mentions_green(args[i]))) {
                 char opts[1024];
                 const char *cur = getenv("ASAN_OPTIONS");
                 snprintf(opts, sizeof(opts), "%s%sreplace_intrin=0", cur ? cur : "",

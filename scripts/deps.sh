@@ -3,14 +3,15 @@
 # As root, installs what is missing with apt-get; otherwise prints the one
 # apt-get line that would, and fails.
 #   run   build + serve the example app
-#   test  + cmocka, curl, tmux, clang's fuzzer runtime, gevent/eventlet
+#   test  + cmocka, curl, tmux, clang's fuzzer runtime, gevent/eventlet,
+#         Django, Falcon and Bottle (tests/integration/test_apps.c)
 #   bench + wrk, gunicorn, uwsgi, gevent/eventlet (+ uWSGI's gevent loop)
 set -e
 kind=${1:-run}
 pkgs="gcc make pkg-config libpython3-dev python3-dev libyaml-dev libncurses-dev python3-flask"
 case $kind in
   test)  pkgs="$pkgs libcmocka-dev curl tmux clang libclang-rt-14-dev procps nginx-light
-         python3-gevent python3-eventlet python3-greenlet" ;;
+         python3-gevent python3-eventlet python3-greenlet python3-django python3-falcon python3-bottle" ;;
   bench) pkgs="$pkgs wrk gunicorn uwsgi-core uwsgi-plugin-python3 procps python3-gevent python3-eventlet
          python3-greenlet uwsgi-plugin-gevent-python3" ;;
 esac

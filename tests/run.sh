@@ -57,7 +57,10 @@ done
 # - test_signals: what the worker itself does (graceful and quick stops,
 #   TTIN/TTOU, HUP, a killed or TERMed worker); the master-only cases
 #   (USR1/USR2, daemon, WINCH, config reloads) run under gevent.
-rerun="test_badinput test_wsgi test_serve test_signals"
+rerun="test_badinput test_wsgi test_serve test_signals test_apps"
+# test_apps (Django, Falcon, Bottle, Flask; a few seconds) also under gthread
+rerun_gthread="test_apps"
+args_gthread="-k gthread --threads 4"
 only_eventlet_test_badinput="request_line_without_end too_many_headers chunked_twice
   limits_boundaries default_limits_boundaries invalid_chunk_size chunked_body_truncated
   expect_continue expect_continue_body_at_once expect_http10_ignored connect_and_close
@@ -65,10 +68,11 @@ only_eventlet_test_badinput="request_line_without_end too_many_headers chunked_t
 only_eventlet_test_signals="test_term_graceful test_term_graceful_timeout test_int_quick
   test_quit_quick test_term_then_int test_ttin_ttou test_hup_replaces_workers
   test_hup_in_flight_request_completes test_kill9_worker test_worker_term_replaced"
-for cls in gevent eventlet; do
+for cls in gevent eventlet gthread; do
   (
-    export CG_TEST_WORKER_ARGS="-k $cls"
-    for t in $rerun; do
+    eval "export CG_TEST_WORKER_ARGS=\"\${args_$cls:--k $cls}\""
+    eval "suites=\${rerun_$cls:-\$rerun}"
+    for t in $suites; do
       [ -f "$B/tests/$t" ] || continue
       eval "only=\${only_${cls}_$t:-}"
       t0=$(date +%s)
@@ -78,8 +82,9 @@ for cls in gevent eventlet; do
   ) &
 done
 wait
-for cls in gevent eventlet; do
-  for t in $rerun; do
+for cls in gevent eventlet gthread; do
+  eval "suites=\${rerun_$cls:-\$rerun}"
+  for t in $suites; do
     [ -f "$logdir/$t[$cls].rc" ] || continue
     # shellcheck disable=SC2046
     tally "$t[$cls]" $(cat "$logdir/$t[$cls].rc")

@@ -263,6 +263,29 @@ void h_signal(srv_t *s, int sig)
         kill(s->pid, sig);
 }
 
+bool h_sanitizer_report(const char *log)
+{
+    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
+                   strstr(log, "ERROR: LeakSanitizer"));
+}
+
+bool h_server_dirty(srv_t *s)
+{
+    char *log = s ? h_log(s) : NULL;
+    bool bad = h_sanitizer_report(log);
+    if (bad)
+        fprintf(stderr, "sanitizer report in %s:\n%s\n", s->log, log);
+    free(log);
+    return bad;
+}
+
+int h_stop_checked(srv_t *s)
+{
+    int rc = h_server_dirty(s) ? -1 : 0;
+    h_stop(s);
+    return rc;
+}
+
 void h_stop(srv_t *s)
 {
     if (s == NULL)

@@ -44,6 +44,13 @@ int h_wait_exit(srv_t *s, int timeout_ms);
 void h_signal(srv_t *s, int sig);
 /* Kill the server and its process group, free s. */
 void h_stop(srv_t *s);
+/* A sanitizer report (ASan, UBSan, LSan) anywhere in a server's output. */
+bool h_sanitizer_report(const char *log);
+/* A sanitizer report in s's output (printed to stderr); false for NULL. */
+bool h_server_dirty(srv_t *s);
+/* h_stop, after checking the server's output: -1 (the output printed) if
+ * it holds a sanitizer report, else 0.  s may be NULL. */
+int h_stop_checked(srv_t *s);
 
 /* Poll the server's log until it contains needle (count times). */
 bool h_wait_log(srv_t *s, const char *needle, int count, int timeout_ms);

@@ -35,26 +35,10 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* A sanitizer report anywhere in the server's output. */
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
 static int teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    if (srv) {
-        char *log = h_log(srv);
-        if (sanitizer_report(log)) {
-            fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
-            rc = -1;
-        }
-        free(log);
-    }
-    h_stop(srv);
+    int rc = h_stop_checked(srv);
     srv = NULL;
     return rc;
 }

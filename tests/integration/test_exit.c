@@ -24,26 +24,10 @@ static char out[OUT_CAP];
 static char tmpfile_name[128];
 static srv_t *srv;
 
-/* A sanitizer report anywhere in the server's output. */
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
 static int teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    if (srv) {
-        char *log = h_log(srv);
-        if (sanitizer_report(log)) {
-            fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
-            rc = -1;
-        }
-        free(log);
-    }
-    h_stop(srv);
+    int rc = h_stop_checked(srv);
     srv = NULL;
     if (tmpfile_name[0])
         unlink(tmpfile_name);
@@ -60,7 +44,7 @@ static int run(const char *const *argv)
     int rc = h_run(NULL, argv, out, sizeof(out), 20000);
     if (rc < 0)
         fprintf(stderr, "timed out; output:\n%s\n", out);
-    if (sanitizer_report(out)) {
+    if (h_sanitizer_report(out)) {
         fprintf(stderr, "sanitizer report:\n%s\n", out);
         fail();
     }
@@ -286,7 +270,7 @@ static void test_green_class_names(void **state)
         assert_true(h_wait_log(srv, want, 1, 5000));
         assert_int_equal(h_get(srv->port, "/", body, sizeof(body)), 200);
         char *log = h_log(srv);
-        assert_false(sanitizer_report(log));
+        assert_false(h_sanitizer_report(log));
         free(log);
         h_stop(srv);
         srv = NULL;

@@ -47,12 +47,6 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
 static void remove_tmp(void)
 {
     char cmd[256];
@@ -86,7 +80,7 @@ static int teardown(void **state)
     }
     if (srv) {
         char *log = h_log(srv);
-        if (sanitizer_report(log)) {
+        if (h_sanitizer_report(log)) {
             fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
             rc = -1;
         }

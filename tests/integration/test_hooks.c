@@ -43,22 +43,6 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
-static bool check_sanitizer(srv_t *s)
-{
-    char *log = h_log(s);
-    bool bad = sanitizer_report(log);
-    if (bad)
-        fprintf(stderr, "sanitizer report in %s:\n%s\n", s->log, log);
-    free(log);
-    return bad;
-}
-
 static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
 {
     long long end = now_ms() + timeout_ms;
@@ -79,12 +63,12 @@ static int teardown(void **state)
 {
     int rc = 0;
     (void)state;
-    if (srv && check_sanitizer(srv))
+    if (srv && h_server_dirty(srv))
         rc = -1;
     if (errlog[0]) {
         srv_t f = {.pid = -1};
         snprintf(f.log, sizeof(f.log), "%s", errlog);
-        if (check_sanitizer(&f))
+        if (h_server_dirty(&f))
             rc = -1;
         unlink(errlog);
         errlog[0] = '\0';
@@ -545,7 +529,7 @@ static void test_hooks_post_request_arity(void **state)
                           "path=/two", NULL) >= 0);
     assert_int_equal(count(&h, "post_request"), 0);
     assert_int_equal(h_log_count(s, "Exception in"), 0);
-    bool bad = check_sanitizer(s);
+    bool bad = h_server_dirty(s);
     h_stop(s);
     srv = NULL;
     assert_false(bad);

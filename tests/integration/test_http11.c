@@ -56,24 +56,6 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
-static bool check_log(srv_t *s)
-{
-    if (s == NULL)
-        return true;
-    char *log = h_log(s);
-    bool bad = sanitizer_report(log);
-    if (bad)
-        fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
-    free(log);
-    return !bad;
-}
-
 static pid_t only_worker(srv_t *s)
 {
     pid_t kids[MAX_KIDS];
@@ -132,7 +114,8 @@ static srv_t *use(int k, const char *const *extra)
 static int teardown(void **state)
 {
     (void)state;
-    bool ok = check_log(own) && check_log(shared[SYNC]) && check_log(shared[GTHREAD]);
+    bool ok =
+        !h_server_dirty(own) && !h_server_dirty(shared[SYNC]) && !h_server_dirty(shared[GTHREAD]);
     h_stop(own);
     own = NULL;
     return ok ? 0 : -1;

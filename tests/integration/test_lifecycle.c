@@ -80,27 +80,10 @@ static void remember_extra(pid_t pid)
         extra_pids[nextra++] = pid;
 }
 
-/* A sanitizer report anywhere in a log. */
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
-static bool check_sanitizer(srv_t *s)
-{
-    char *log = h_log(s);
-    bool bad = sanitizer_report(log);
-    if (bad)
-        fprintf(stderr, "sanitizer report in %s:\n%s\n", s->log, log);
-    free(log);
-    return bad;
-}
-
 /* Stop a server in the middle of a test; fail on a sanitizer report. */
 static void stop_server(srv_t **s)
 {
-    bool bad = *s && check_sanitizer(*s);
+    bool bad = *s && h_server_dirty(*s);
     h_stop(*s);
     *s = NULL;
     assert_false(bad);
@@ -127,15 +110,15 @@ static int teardown(void **state)
 {
     int rc = 0;
     (void)state;
-    if (srv && check_sanitizer(srv))
+    if (srv && h_server_dirty(srv))
         rc = -1;
-    if (srv2 && check_sanitizer(srv2))
+    if (srv2 && h_server_dirty(srv2))
         rc = -1;
     for (int i = 0; i < 8; i++)
         if (tmpfiles[i][0]) {
             srv_t f = {.pid = -1};
             snprintf(f.log, sizeof(f.log), "%.127s", tmpfiles[i]);
-            if (strstr(tmpfiles[i], ".err") && check_sanitizer(&f))
+            if (strstr(tmpfiles[i], ".err") && h_server_dirty(&f))
                 rc = -1;
         }
     if (load_pid > 0) {

@@ -47,22 +47,6 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
-static bool check_sanitizer(srv_t *s)
-{
-    char *log = s ? h_log(s) : NULL;
-    bool bad = sanitizer_report(log);
-    if (bad)
-        fprintf(stderr, "sanitizer report in %s:\n%s\n", s->log, log);
-    free(log);
-    return bad;
-}
-
 static bool port_open(int port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -260,7 +244,7 @@ static int teardown(void **state)
         h_signal(both[i], SIGTERM);
         if (h_wait_exit(both[i], 10000) != 0)
             rc = -1;
-        if (check_sanitizer(both[i]))
+        if (h_server_dirty(both[i]))
             rc = -1;
         h_stop(both[i]);
     }

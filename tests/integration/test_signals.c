@@ -43,25 +43,12 @@ static const char *tmpfile_path(int i, const char *suffix)
     return tmpfiles[i];
 }
 
-/* A sanitizer report anywhere in the server's output. */
-static bool sanitizer_report(const char *log)
-{
-    return log && (strstr(log, "ERROR: AddressSanitizer") || strstr(log, "runtime error:") ||
-                   strstr(log, "ERROR: LeakSanitizer"));
-}
-
 static int teardown(void **state)
 {
     int rc = 0;
     (void)state;
-    if (srv) {
-        char *log = h_log(srv);
-        if (sanitizer_report(log)) {
-            fprintf(stderr, "sanitizer report in the server's output:\n%s\n", log);
-            rc = -1;
-        }
-        free(log);
-    }
+    if (h_server_dirty(srv))
+        rc = -1;
     h_load_kill();
     if (stray_pid > 0) {
         kill(stray_pid, SIGKILL);
@@ -837,7 +824,7 @@ static void stop_daemon(srv_t *flog, const pid_t *workers, int nworkers)
     assert_true(h_wait_log(flog, "Shutting down: Master", 1, 2000));
     assert_int_equal(h_get(flog->port, "/", NULL, 0), -1);
     char *log = h_log(flog);
-    bool report = sanitizer_report(log);
+    bool report = h_sanitizer_report(log);
     if (report)
         fprintf(stderr, "sanitizer report in the daemon's log:\n%s\n", log);
     free(log);

@@ -422,6 +422,13 @@ size_t h_read_until_close(int fd, char *out, size_t cap, int timeout_ms)
     return len;
 }
 
+size_t h_read_and_close(int fd, char *out, size_t cap, int timeout_ms)
+{
+    size_t len = h_read_until_close(fd, out, cap, timeout_ms);
+    close(fd);
+    return len;
+}
+
 int h_http(int port, const char *raw, size_t rawlen, char *out, size_t cap, int timeout_ms)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -513,6 +520,21 @@ int h_children(pid_t master, pid_t *out, int max)
     }
     closedir(d);
     return n;
+}
+
+bool h_wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    pid_t kids[64];
+    do {
+        if (h_children(master, kids, 64) == n) {
+            if (out)
+                memcpy(out, kids, sizeof(pid_t) * (size_t)n);
+            return true;
+        }
+        usleep(20000);
+    } while (now_ms() < end);
+    return false;
 }
 
 static pid_t load_pid = -1;

@@ -65,6 +65,8 @@ char *h_log(srv_t *s);
  * (gunicorn's async workers; sync closes at once), it also stops once what
  * arrived is whole responses and nothing more came for 300 ms. */
 size_t h_read_until_close(int fd, char *out, size_t cap, int timeout_ms);
+/* h_read_until_close, then close fd. */
+size_t h_read_and_close(int fd, char *out, size_t cap, int timeout_ms);
 /* buf[0..len) is one or more whole HTTP/1.x responses and nothing more
  * (a response delimited by the close never is). */
 bool h_whole_responses(const char *buf, size_t len);
@@ -92,6 +94,9 @@ bool h_wait_gone(pid_t pid, int timeout_ms);
 
 /* pids of the master's children (workers). */
 int h_children(pid_t master, pid_t *out, int max);
+/* Poll until the master has exactly n children (up to timeout_ms); copy
+ * their pids into out (may be NULL). */
+bool h_wait_children(pid_t master, int n, pid_t *out, int timeout_ms);
 
 /* A load child: a forked process looping h_get(port, path) (Connection:
  * close) until h_load_stop, max_requests (0: no limit) or max_ms,

@@ -107,27 +107,10 @@ static srv_t *start(const char *kind, const char *const *extra)
     return srv;
 }
 
-/* Wait until the master has exactly n live workers; copy their pids. */
-static bool wait_children(int n, pid_t *out, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    pid_t kids[MAX_KIDS];
-    do {
-        int k = h_children(srv->pid, kids, MAX_KIDS);
-        if (k == n) {
-            if (out)
-                memcpy(out, kids, sizeof(pid_t) * (size_t)n);
-            return true;
-        }
-        usleep(20000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static pid_t the_worker(void)
 {
     pid_t w;
-    if (!wait_children(1, &w, 10000))
+    if (!h_wait_children(srv->pid, 1, &w, 10000))
         fail_msg("no single worker");
     return w;
 }
@@ -337,7 +320,7 @@ static void test_tutorial_config(void **state)
         free(out);
         fail();
     }
-    assert_true(wait_children((int)workers, NULL, 10000));
+    assert_true(h_wait_children(srv->pid, (int)workers, NULL, 10000));
     assert_int_equal(h_log_count(&elog, "[INFO] Using worker: gevent"), 1);
     char body[256];
     long long end = now_ms() + 10000;
@@ -702,12 +685,12 @@ static void test_hup(void **state)
     const char *extra[] = {"-w", "2", NULL};
     start(kind, extra);
     pid_t old[2], now[2];
-    assert_true(wait_children(2, old, 10000));
+    assert_true(h_wait_children(srv->pid, 2, old, 10000));
     h_signal(srv, SIGHUP);
     assert_true(h_wait_log(srv, "Handling signal: hup", 1, 5000));
     assert_true(h_wait_gone(old[0], 15000));
     assert_true(h_wait_gone(old[1], 15000));
-    assert_true(wait_children(2, now, 15000));
+    assert_true(h_wait_children(srv->pid, 2, now, 15000));
     for (int i = 0; i < 2; i++)
         assert_true(now[i] != old[0] && now[i] != old[1]);
     assert_true(h_wait_log(srv, "Booting worker with pid", 4, 15000));
@@ -727,10 +710,10 @@ static void test_ttin_ttou(void **state)
     pid_t kids[MAX_KIDS];
     the_worker();
     h_signal(srv, SIGTTIN);
-    assert_true(wait_children(2, kids, 15000));
+    assert_true(h_wait_children(srv->pid, 2, kids, 15000));
     assert_true(h_wait_log(srv, "Booting worker with pid", 2, 15000));
     h_signal(srv, SIGTTOU);
-    assert_true(wait_children(1, kids, 15000));
+    assert_true(h_wait_children(srv->pid, 1, kids, 15000));
     char body[64];
     assert_int_equal(h_get(srv->port, "/pid", body, sizeof(body)), 200);
     assert_int_equal(atoi(body), kids[0]);

@@ -43,22 +43,6 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    pid_t kids[MAX_KIDS];
-    do {
-        int k = h_children(master, kids, MAX_KIDS);
-        if (k == n) {
-            if (out)
-                memcpy(out, kids, sizeof(pid_t) * (size_t)n);
-            return true;
-        }
-        usleep(20000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static int teardown(void **state)
 {
     int rc = 0;
@@ -149,7 +133,7 @@ static srv_t *start_ready(const char *raise, const char *const *extra, int nwork
     long long end = now_ms() + 20000;
     while (now_ms() < end) {
         if (count_lines_named("post_worker_init") >= nworkers && port_open(s->port) &&
-            wait_children(s->pid, nworkers, kids, 0))
+            h_wait_children(s->pid, nworkers, kids, 0))
             return s;
         usleep(50000);
     }
@@ -377,7 +361,7 @@ static void test_hooks_ttin_ttou_hup(void **state)
     h_signal(s, SIGTTIN);
     int nc = wait_hook(&h, 0, 5000, "nworkers_changed", me_m, "new=2", "old=1", "nw=2", NULL);
     assert_true(nc > 0);
-    assert_true(wait_children(m, 2, two, 10000));
+    assert_true(h_wait_children(m, 2, two, 10000));
     pid_t added = two[0] == first ? two[1] : two[0];
     assert_true(
         wait_hook(&h, nc, 5000, "post_worker_init", tok(t1, sizeof(t1), "me", added), NULL) > 0);
@@ -396,7 +380,7 @@ static void test_hooks_ttin_ttou_hup(void **state)
                   tok(t2, sizeof(t2), "wpid", first), NULL);
     assert_true(we > nc2);
     assert_true(we < ce);
-    assert_true(wait_children(m, 1, one, 10000));
+    assert_true(h_wait_children(m, 1, one, 10000));
     assert_int_equal(one[0], added);
 
     /* HUP: on_reload, a new worker, the old one stopped */
@@ -408,7 +392,7 @@ static void test_hooks_ttin_ttou_hup(void **state)
     assert_true(ce2 > 0);
     assert_true(find(&h, orl, "pre_fork", me_m, "age=2", NULL) > orl);
     assert_true(find(&h, orl, "worker_exit", tok(t1, sizeof(t1), "me", added), NULL) > orl);
-    assert_true(wait_children(m, 1, one, 10000));
+    assert_true(h_wait_children(m, 1, one, 10000));
     assert_int_not_equal(one[0], added);
     assert_true(wait_hook(&h, orl, 5000, "post_worker_init", tok(t1, sizeof(t1), "me", one[0]),
                           NULL) > orl);
@@ -438,7 +422,7 @@ static void test_hooks_worker_int_abort(void **state)
     assert_true(wait_hook(&h, wi, 5000, "child_exit", tok(t1, sizeof(t1), "wpid", kids[0]), NULL) >
                 wi);
     assert_true(h_wait_gone(kids[0], 5000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_log_count(s, "exited with code"), 0); /* a quick exit is code 0 */
 
@@ -451,7 +435,7 @@ static void test_hooks_worker_int_abort(void **state)
     assert_true(wait_hook(&h, wi + 1, 5000, "worker_int", tok(t1, sizeof(t1), "me", second), NULL) >
                 wi);
     assert_true(h_wait_gone(second, 5000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
 
     /* a timeout: worker_abort in the stuck worker */
@@ -754,7 +738,7 @@ static void test_raise_worker_exit(void **state)
     kill(kids[0], SIGTERM);
     assert_hook_traceback(s, "worker_exit");
     assert_true(h_wait_gone(kids[0], 5000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     assert_int_equal(h_log_count(s, "exited with code"), 0);
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
@@ -770,7 +754,7 @@ static void test_raise_worker_int(void **state)
     kill(kids[0], SIGQUIT);
     assert_hook_traceback(s, "worker_int");
     assert_true(h_wait_gone(kids[0], 5000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_false(h_pid_gone(s->pid));
@@ -787,7 +771,7 @@ static void test_raise_worker_abort(void **state)
     h_http(s->port, r, sizeof(r) - 1, resp, sizeof(resp), 10000);
     assert_hook_traceback(s, "worker_abort");
     assert_true(h_wait_gone(kids[0], 8000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
 }

@@ -175,23 +175,6 @@ static srv_t *start_app(const char *const *extra)
     return h_start_ready(NULL, argv, 20000);
 }
 
-/* Wait until pid has exactly n live children; copy their pids. */
-static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    pid_t kids[MAX_KIDS];
-    do {
-        int k = live_children(master, kids, MAX_KIDS);
-        if (k == n) {
-            if (out)
-                memcpy(out, kids, sizeof(pid_t) * (size_t)n);
-            return true;
-        }
-        usleep(20000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static bool contains_pid(const pid_t *pids, int n, pid_t p)
 {
     for (int i = 0; i < n; i++)
@@ -218,26 +201,6 @@ static int send_get(int port, const char *path)
     return fd;
 }
 
-/* Read until the peer closes or timeout_ms; NUL-terminated length. */
-static size_t read_all(int fd, char *out, size_t cap, int timeout_ms)
-{
-    size_t len = 0;
-    long long end = now_ms() + timeout_ms;
-    while (len + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        long long left = end - now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    out[len] = '\0';
-    close(fd);
-    return len;
-}
-
 /* A unix socket address for path (which must fit). */
 static struct sockaddr_un unix_addr(const char *path)
 {
@@ -261,7 +224,7 @@ static int unix_get(const char *sock_path, const char *path, char *body, size_t 
         close(fd);
         return -1;
     }
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
         return -1;
     if (body) {
@@ -517,7 +480,7 @@ static void test_timeout_abort(void **state)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS], now[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
 
     int fd = send_get(s->port, "/sleep?30");
     assert_true(fd >= 0);
@@ -538,7 +501,7 @@ static void test_timeout_abort(void **state)
     assert_true(took < 7000);
 
     char resp[4096];
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     assert_true(resp[0] == '\0' || strncmp(resp, "HTTP/1.1 500 ", 13) == 0);
     assert_null(strstr(resp, "slept"));
 
@@ -567,7 +530,7 @@ static void test_timeout_abort(void **state)
 
     /* replaced, and serving */
     assert_true(h_wait_gone(stuck, 5000));
-    assert_true(wait_children(s->pid, 2, now, 10000));
+    assert_true(h_wait_children(s->pid, 2, now, 10000));
     assert_false(contains_pid(now, 2, stuck));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
     for (int i = 0; i < 4; i++)
@@ -584,7 +547,7 @@ static void test_timeout_kill(void **state)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
 
     int fd = send_get(s->port, "/blocked");
     assert_true(fd >= 0);
@@ -606,11 +569,11 @@ static void test_timeout_kill(void **state)
     free(tb);
 
     char resp[1024];
-    read_all(fd, resp, sizeof(resp), 5000);
+    h_read_and_close(fd, resp, sizeof(resp), 5000);
     assert_string_equal(resp, ""); /* closed, never answered */
     assert_true(h_wait_gone(stuck, 5000));
     pid_t now[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], stuck);
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
@@ -627,7 +590,7 @@ static void test_max_requests(void **state)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS], now[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     char body[64];
     for (int i = 0; i < 2; i++) {
         assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
@@ -644,7 +607,7 @@ static void test_max_requests(void **state)
     snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)kids[0]);
     assert_true(h_wait_log(s, want, 1, 5000));
     assert_true(h_wait_gone(kids[0], 5000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
     assert_int_equal(atoi(body), now[0]);
@@ -661,7 +624,7 @@ static void test_max_requests_jitter_under_load(void **state)
     const char *extra[] = {"-w", "2", "--max-requests", "5", "--max-requests-jitter", "3", NULL};
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     load_t l;
     tally_t t;
     load_start(&l, s->port, "/", 300);
@@ -670,7 +633,7 @@ static void test_max_requests_jitter_under_load(void **state)
     assert_int_equal(t.ok, 300);
     /* let the last retirements finish */
     usleep(300000);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     int restarts = h_log_count(s, "Autorestarting worker after current request.");
     assert_true(restarts >= 300 / 8 - 2);
     assert_true(t.n >= 300 / 8);
@@ -711,7 +674,7 @@ static void test_gthread_timeout(void **state)
     assert_non_null(s);
     assert_int_equal(h_log_count(s, "Using worker: gthread"), 1);
     pid_t kids[MAX_KIDS], now[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
 
     int fd = send_get(s->port, "/sleep?30");
     assert_true(fd >= 0);
@@ -735,11 +698,11 @@ static void test_gthread_timeout(void **state)
     assert_non_null(strstr(tb, "in stuck_in_sleep"));
     free(tb);
     char resp[4096];
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     assert_true(resp[0] == '\0' || strncmp(resp, "HTTP/1.1 500 ", 13) == 0);
     assert_null(strstr(resp, "slept"));
     assert_true(h_wait_gone(kids[0], 8000));
-    assert_true(wait_children(s->pid, 1, now, 10000));
+    assert_true(h_wait_children(s->pid, 1, now, 10000));
     assert_int_not_equal(now[0], kids[0]);
     long long end = now_ms() + 10000;
     while (h_get(s->port, "/", body, sizeof(body)) != 200 && now_ms() < end)
@@ -756,7 +719,7 @@ static void test_gthread_quick_stop_in_flight(void **state)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     int fds[2];
     for (int i = 0; i < 2; i++) {
         fds[i] = send_get(s->port, "/sleep?30");
@@ -770,7 +733,7 @@ static void test_gthread_quick_stop_in_flight(void **state)
     assert_true(h_wait_gone(kids[0], 2000));
     for (int i = 0; i < 2; i++) {
         char resp[1024];
-        read_all(fds[i], resp, sizeof(resp), 2000);
+        h_read_and_close(fds[i], resp, sizeof(resp), 2000);
         assert_null(strstr(resp, "slept"));
     }
     assert_int_equal(h_log_count(s, "Shutting down: Master"), 1);
@@ -793,7 +756,7 @@ static void test_gthread_max_requests_under_load(void **state)
                            NULL};
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     load_t l;
     tally_t t;
     load_start(&l, s->port, "/", 200);
@@ -829,7 +792,7 @@ static void crash_under_load(const char *route, const char *want_fmt)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS], now[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     load_t l;
     tally_t t;
     load_start(&l, s->port, "/", 100000);
@@ -837,13 +800,13 @@ static void crash_under_load(const char *route, const char *want_fmt)
     char resp[1024];
     int fd = send_get(s->port, route);
     assert_true(fd >= 0);
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     assert_string_equal(resp, ""); /* the connection just closes */
     long long t0 = now_ms();
     pid_t dead = crashed_worker(kids, 2, 5000);
     assert_true(dead > 0);
     /* replaced at once: within the master's next pass */
-    assert_true(wait_children(s->pid, 2, now, 3000));
+    assert_true(h_wait_children(s->pid, 2, now, 3000));
     assert_false(contains_pid(now, 2, dead));
     assert_true(now_ms() - t0 < 3000);
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
@@ -896,7 +859,7 @@ static void halt_on_code(int code, const char *reason)
     const char *extra[] = {"-w", "2", NULL};
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     snprintf(route, sizeof(route), "/exit?%d", code);
     assert_int_equal(h_get(s->port, route, NULL, 0), -1);
@@ -937,7 +900,7 @@ static void test_worker_quit_right_after_request(void **state)
     int lost = 0;
     for (int i = 0; i < 10; i++) {
         char body[64];
-        assert_true(wait_children(s->pid, 1, kids, 10000));
+        assert_true(h_wait_children(s->pid, 1, kids, 10000));
         assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
         pid_t w = (pid_t)atoi(body);
         assert_int_equal(w, kids[0]);
@@ -1028,7 +991,7 @@ static void test_usr2_upgrade_under_load(void **state)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t old = s->pid, oldkids[MAX_KIDS], newkids[MAX_KIDS];
-    assert_true(wait_children(old, 2, oldkids, 10000));
+    assert_true(h_wait_children(old, 2, oldkids, 10000));
     assert_true(wait_title(old, "cgunicorn: master [lifeapps:app]", 5000));
     load_t l;
     tally_t tl;
@@ -1043,7 +1006,7 @@ static void test_usr2_upgrade_under_load(void **state)
     assert_int_equal(pid_from_file(pf), old);
     snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (%d)", s->port, (int)nm);
     assert_true(h_wait_log(s, want, 1, 20000));
-    assert_true(wait_children(nm, 2, newkids, 20000));
+    assert_true(h_wait_children(nm, 2, newkids, 20000));
     assert_true(h_wait_log(s, "Booting worker with pid", 4, 20000));
     assert_true(wait_title(nm, "cgunicorn: master [lifeapps:app.2]", 5000));
     assert_true(wait_title(old, "cgunicorn: master [lifeapps:app]", 1000));
@@ -1113,7 +1076,7 @@ static void test_usr2_daemon_winch_rollback(void **state)
     assert_true(old > 0);
     remember_extra(old);
     pid_t oldkids[MAX_KIDS], newkids[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(old, 2, oldkids, 20000));
+    assert_true(h_wait_children(old, 2, oldkids, 20000));
     assert_true(h_wait_log(&flog, "Booting worker with pid", 2, 20000));
     load_t l;
     tally_t tl;
@@ -1123,7 +1086,7 @@ static void test_usr2_daemon_winch_rollback(void **state)
     pid_t nm = wait_pidfile(pf2, 0, 20000);
     assert_true(nm > 0);
     remember_extra(nm);
-    assert_true(wait_children(nm, 2, newkids, 20000));
+    assert_true(h_wait_children(nm, 2, newkids, 20000));
     assert_true(h_wait_log(&flog, "Booting worker with pid", 4, 20000));
     /* not daemonized again: the old master's child, in its session */
     assert_int_equal(getsid(nm), getsid(old));
@@ -1144,14 +1107,14 @@ static void test_usr2_daemon_winch_rollback(void **state)
     /* roll back */
     kill(old, SIGHUP);
     assert_true(h_wait_log(&flog, "[INFO] Hang up: Master", 1, 5000));
-    assert_true(wait_children(old, 3, NULL, 20000)); /* 2 workers + the new master */
+    assert_true(h_wait_children(old, 3, NULL, 20000)); /* 2 workers + the new master */
     assert_true(h_wait_log(&flog, "Booting worker with pid", 6, 20000));
     kill(nm, SIGTERM);
     assert_true(h_wait_log(&flog, "Shutting down: Master.2", 1, 15000));
     assert_true(h_wait_gone(nm, 10000));
     for (int i = 0; i < 2; i++)
         assert_true(h_wait_gone(newkids[i], 5000));
-    assert_true(wait_children(old, 2, kids, 10000));
+    assert_true(h_wait_children(old, 2, kids, 10000));
     assert_int_equal(access(pf2, F_OK), -1);
     assert_int_equal(pid_from_file(pf), old);
     usleep(300000);
@@ -1198,7 +1161,7 @@ static void test_preload(void **state)
     const char *pre[] = {"-w", "2", "--preload", NULL};
     srv_t *s = srv = start_app(pre);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_int_equal(import_pids(imp, pids, 16), 1);
     assert_int_equal(pids[0], s->pid);
     for (int i = 0; i < 4; i++) {
@@ -1210,7 +1173,7 @@ static void test_preload(void **state)
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     for (int i = 0; i < 2; i++)
         assert_true(h_wait_gone(kids[i], 10000));
-    assert_true(wait_children(s->pid, 2, now, 10000));
+    assert_true(h_wait_children(s->pid, 2, now, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_int_equal(import_pids(imp, pids, 16), 1);
     stop_server(&srv);
@@ -1219,7 +1182,7 @@ static void test_preload(void **state)
     const char *plain[] = {"-w", "2", NULL};
     s = srv = start_app(plain);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     long long end = now_ms() + 5000;
     while (import_pids(imp, pids, 16) < 2 && now_ms() < end)
@@ -1230,7 +1193,7 @@ static void test_preload(void **state)
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     for (int i = 0; i < 2; i++)
         assert_true(h_wait_gone(kids[i], 10000));
-    assert_true(wait_children(s->pid, 2, now, 10000));
+    assert_true(h_wait_children(s->pid, 2, now, 10000));
     end = now_ms() + 5000;
     while (import_pids(imp, pids, 16) < 4 && now_ms() < end)
         usleep(20000);
@@ -1345,7 +1308,7 @@ static void user_group(bool initgroups)
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     for (int i = 0; i < 4; i++) {
         char body[64];
         assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
@@ -1365,7 +1328,7 @@ static void user_group(bool initgroups)
     h_signal(s, SIGHUP);
     for (int i = 0; i < 2; i++)
         assert_true(h_wait_gone(kids[i], 10000));
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_string_equal(status_line(kids[0], "Uid:", v, sizeof(v)), uid);
 }
@@ -1459,8 +1422,8 @@ static void test_reuse_port(void **state)
     assert_int_equal(h_log_count(b, want), 1);
     assert_int_equal(h_log_count(b, "Connection in use"), 0);
     pid_t ka[MAX_KIDS], kb[MAX_KIDS];
-    assert_true(wait_children(a->pid, 1, ka, 10000));
-    assert_true(wait_children(b->pid, 1, kb, 10000));
+    assert_true(h_wait_children(a->pid, 1, ka, 10000));
+    assert_true(h_wait_children(b->pid, 1, kb, 10000));
     int from_a = 0, from_b = 0;
     for (int i = 0; i < 60 && (from_a == 0 || from_b == 0); i++) {
         char body[64];
@@ -1605,7 +1568,7 @@ static void test_systemd_usr2(void **state)
     assert_int_not_equal(nm, old);
     remember_extra(nm);
     assert_non_null(strstr(recv_notify(nfd, msg, sizeof(msg), 20000), "READY=1"));
-    assert_true(wait_children(nm, 2, NULL, 20000));
+    assert_true(h_wait_children(nm, 2, NULL, 20000));
     assert_true(wait_title(nm, "cgunicorn: master [lifeapps:app.2]", 5000));
 
     h_signal(s, SIGTERM);
@@ -1726,7 +1689,7 @@ static void test_statsd(void **state)
     const char *extra[] = {"-w", "2", "--statsd-host", host, "--statsd-prefix", "myapp", NULL};
     srv_t *s = srv = start_app(extra);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_int_equal(h_get(s->port, "/boom", NULL, 0), 500);
     const char *want[] = {

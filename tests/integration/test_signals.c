@@ -81,23 +81,6 @@ static srv_t *start(const char *const *extra)
     return srv;
 }
 
-/* Wait until the master has exactly n live workers; copy their pids. */
-static bool wait_children(pid_t master, int n, pid_t *out, int timeout_ms)
-{
-    long long end = now_ms() + timeout_ms;
-    pid_t kids[MAX_KIDS];
-    do {
-        int k = h_children(master, kids, MAX_KIDS);
-        if (k == n) {
-            if (out)
-                memcpy(out, kids, sizeof(pid_t) * (size_t)n);
-            return true;
-        }
-        usleep(20000);
-    } while (now_ms() < end);
-    return false;
-}
-
 static bool contains_pid(const pid_t *pids, int n, pid_t p)
 {
     for (int i = 0; i < n; i++)
@@ -125,26 +108,6 @@ static int send_get(int port, const char *path)
     return fd;
 }
 
-/* Read until the server closes or timeout_ms; NUL-terminated length. */
-static size_t read_all(int fd, char *out, size_t cap, int timeout_ms)
-{
-    size_t len = 0;
-    long long end = now_ms() + timeout_ms;
-    while (len + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        long long left = end - now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    out[len] = '\0';
-    close(fd);
-    return len;
-}
-
 /* Start a slow request and wait until the app is inside it. */
 static int slow_in_flight(srv_t *s, const char *path)
 {
@@ -166,12 +129,12 @@ static void test_term_graceful(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
 
     int fd = slow_in_flight(s, "/slow?1");
     h_signal(s, SIGTERM);
     char resp[4096];
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(resp, "\r\nContent-Length: 9\r\n"));
     assert_non_null(strstr(resp, "\r\n\r\nslept 1.0"));
@@ -206,7 +169,7 @@ static void test_term_graceful_timeout(void **state)
     assert_true(took >= 900);
     assert_true(took < 4000);
     char resp[1024];
-    read_all(fd, resp, sizeof(resp), 2000);
+    h_read_and_close(fd, resp, sizeof(resp), 2000);
     assert_null(strstr(resp, "slept"));
     assert_true(h_wait_log(s, "Shutting down: Master", 1, 1000));
 }
@@ -221,14 +184,14 @@ static void quick_stop(int sig, const char *name)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     int fd = slow_in_flight(s, "/slow?20");
     long long t0 = now_ms();
     h_signal(s, sig);
     assert_int_equal(h_wait_exit(s, 2500), 0);
     assert_true(now_ms() - t0 < 2500);
     char resp[1024];
-    read_all(fd, resp, sizeof(resp), 2000);
+    h_read_and_close(fd, resp, sizeof(resp), 2000);
     assert_null(strstr(resp, "slept"));
     char want[64];
     snprintf(want, sizeof(want), "[INFO] Handling signal: %s", name);
@@ -269,7 +232,7 @@ static void test_term_then_int(void **state)
     assert_true(now_ms() - t0 < 3000);
     assert_int_equal(h_log_count(s, "Quick shutdown requested"), 1);
     char resp[1024];
-    read_all(fd, resp, sizeof(resp), 2000);
+    h_read_and_close(fd, resp, sizeof(resp), 2000);
     assert_null(strstr(resp, "slept"));
 }
 
@@ -284,13 +247,13 @@ static void test_ttin_ttou(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t orig[MAX_KIDS], three[MAX_KIDS], two[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, orig, 10000));
+    assert_true(h_wait_children(s->pid, 2, orig, 10000));
     h_load_t l;
     assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
     h_signal(s, SIGTTIN);
     assert_true(h_wait_log(s, "[INFO] Handling signal: ttin", 1, 5000));
-    assert_true(wait_children(s->pid, 3, three, 10000));
+    assert_true(h_wait_children(s->pid, 3, three, 10000));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
     pid_t added = -1;
     for (int i = 0; i < 3; i++)
@@ -300,7 +263,7 @@ static void test_ttin_ttou(void **state)
 
     h_signal(s, SIGTTOU);
     assert_true(h_wait_log(s, "[INFO] Handling signal: ttou", 1, 5000));
-    assert_true(wait_children(s->pid, 2, two, 10000));
+    assert_true(h_wait_children(s->pid, 2, two, 10000));
     /* the newest survives: one of the two original workers was stopped */
     assert_true(contains_pid(two, 2, added));
     assert_true(contains_pid(orig, 2, two[0]) != contains_pid(orig, 2, two[1]));
@@ -308,7 +271,7 @@ static void test_ttin_ttou(void **state)
     /* down to 1, then once more: still 1 */
     h_signal(s, SIGTTOU);
     assert_true(h_wait_log(s, "[INFO] Handling signal: ttou", 2, 5000));
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     pid_t last = kids[0];
     h_signal(s, SIGTTOU);
     assert_true(h_wait_log(s, "[INFO] Handling signal: ttou", 3, 5000));
@@ -337,7 +300,7 @@ static void test_hup_replaces_workers(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, old, 10000));
+    assert_true(h_wait_children(s->pid, 2, old, 10000));
     h_load_t l;
     assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
@@ -350,7 +313,7 @@ static void test_hup_replaces_workers(void **state)
         assert_true(h_wait_log(s, want, 1, 10000));
         assert_true(h_wait_gone(old[i], 5000));
     }
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_false(contains_pid(old, 2, kids[0]));
     assert_false(contains_pid(old, 2, kids[1]));
     assert_true(h_wait_log(s, "Booting worker with pid", 4, 10000));
@@ -381,7 +344,7 @@ static void test_hup_rereads_config(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, old, 10000));
+    assert_true(h_wait_children(s->pid, 1, old, 10000));
     usleep(300000);
     assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 1);
 
@@ -392,7 +355,7 @@ static void test_hup_rereads_config(void **state)
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     assert_true(h_wait_gone(old[0], 10000));
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_false(contains_pid(kids, 2, old[0]));
     usleep(300000);
     assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
@@ -406,16 +369,16 @@ static void test_hup_in_flight_request_completes(void **state)
     srv_t *s = start(NULL);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, old, 10000));
+    assert_true(h_wait_children(s->pid, 1, old, 10000));
     int fd = slow_in_flight(s, "/slow?1");
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     char resp[4096];
-    read_all(fd, resp, sizeof(resp), 10000);
+    h_read_and_close(fd, resp, sizeof(resp), 10000);
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(resp, "\r\n\r\nslept 1.0"));
     assert_true(h_wait_gone(old[0], 5000));
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     assert_int_not_equal(kids[0], old[0]);
     char body[64];
     assert_int_equal(h_get(s->port, "/", body, sizeof(body)), 200);
@@ -431,7 +394,7 @@ static void test_hup_twice(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, old, 10000));
+    assert_true(h_wait_children(s->pid, 2, old, 10000));
     h_signal(s, SIGHUP);
     assert_true(h_wait_log(s, "Hang up: Master", 1, 5000));
     h_signal(s, SIGHUP);
@@ -439,7 +402,7 @@ static void test_hup_twice(void **state)
     assert_true(h_wait_log(s, "Booting worker with pid", 6, 10000));
     for (int i = 0; i < 2; i++)
         assert_true(h_wait_gone(old[i], 5000));
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     usleep(300000);
     assert_int_equal(h_children(s->pid, kids, MAX_KIDS), 2);
     assert_int_equal(h_log_count(s, "Worker exiting (pid:"), 4);
@@ -463,7 +426,7 @@ static void test_hup_rebind(void **state)
     assert_true(h_wait_log(s, "Booting worker with pid", 1, 20000));
     assert_int_equal(h_get(p1, "/", NULL, 0), 200);
     pid_t old[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, old, 10000));
+    assert_true(h_wait_children(s->pid, 1, old, 10000));
 
     f = fopen(conf, "w");
     assert_non_null(f);
@@ -496,7 +459,7 @@ static void test_hup_bad_config_keeps_serving(void **state)
     const char *extra[] = {"-c", conf, NULL};
     srv_t *s = start(extra);
     assert_non_null(s);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     f = fopen(conf, "w");
     assert_non_null(f);
     fputs("workers = (\n", f);
@@ -506,7 +469,7 @@ static void test_hup_bad_config_keeps_serving(void **state)
     assert_true(h_wait_log(s, "SyntaxError", 1, 5000));
     assert_true(h_wait_log(s, "[ERROR] Reloading the configuration failed", 1, 5000));
     usleep(300000);
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_false(h_pid_gone(s->pid)); /* the master still runs */
 }
@@ -518,14 +481,14 @@ static void test_worker_term_replaced(void **state)
     srv_t *s = start(NULL);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 1, old, 10000));
+    assert_true(h_wait_children(s->pid, 1, old, 10000));
     assert_int_equal(kill(old[0], SIGTERM), 0);
     char want[64];
     snprintf(want, sizeof(want), "Worker exiting (pid: %d)", (int)old[0]);
     assert_true(h_wait_log(s, want, 1, 5000));
     assert_true(h_wait_gone(old[0], 5000));
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     assert_int_not_equal(kids[0], old[0]);
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     assert_int_equal(h_log_count(s, "exited with code"), 0);
@@ -543,7 +506,7 @@ static void test_hup_burst(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, NULL, 10000));
+    assert_true(h_wait_children(s->pid, 2, NULL, 10000));
     for (int i = 0; i < 5; i++) {
         int before = h_log_count(s, "Hang up: Master");
         h_signal(s, SIGHUP);
@@ -661,7 +624,7 @@ static void test_kill9_worker(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, old, 10000));
+    assert_true(h_wait_children(s->pid, 2, old, 10000));
     h_load_t l;
     assert_true(h_load_start(&l, s->port, "/", NULL, 20000, 20000));
 
@@ -671,7 +634,7 @@ static void test_kill9_worker(void **state)
              (int)old[0]);
     assert_true(h_wait_log(s, want, 1, 5000));
     assert_true(h_wait_log(s, "Booting worker with pid", 3, 10000));
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_false(contains_pid(kids, 2, old[0]));
     assert_true(contains_pid(kids, 2, old[1]));
     usleep(200000);
@@ -692,7 +655,7 @@ static void test_kill9_master(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     assert_int_equal(h_get(s->port, "/", NULL, 0), 200);
     kill(s->pid, SIGKILL);
     assert_int_equal(h_wait_exit(s, 5000), 128 + SIGKILL);
@@ -710,7 +673,7 @@ static void test_winch_ignored(void **state)
     srv_t *s = start(extra);
     assert_non_null(s);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(s->pid, 2, old, 10000));
+    assert_true(h_wait_children(s->pid, 2, old, 10000));
     h_signal(s, SIGWINCH);
     assert_true(h_wait_log(s, "SIGWINCH ignored. Not daemonized", 1, 5000));
     usleep(200000);
@@ -739,7 +702,7 @@ static void test_usr2_upgrade(void **state)
     srv_t *s = start(NULL);
     assert_non_null(s);
     pid_t kids[MAX_KIDS], old_worker;
-    assert_true(wait_children(s->pid, 1, kids, 10000));
+    assert_true(h_wait_children(s->pid, 1, kids, 10000));
     old_worker = kids[0];
     h_signal(s, SIGUSR2);
     assert_true(h_wait_log(s, "[INFO] Handling signal: usr2", 1, 5000));
@@ -751,13 +714,13 @@ static void test_usr2_upgrade(void **state)
     }
     assert_true(h_wait_log(s, "Booting worker with pid", 2, 10000));
     /* the new master is the old one's second child */
-    assert_true(wait_children(s->pid, 2, kids, 10000));
+    assert_true(h_wait_children(s->pid, 2, kids, 10000));
     stray_pid = kids[0] == old_worker ? kids[1] : kids[0];
     char title[256];
     read_cmdline(stray_pid, title, sizeof(title));
     assert_string_equal(title, "cgunicorn: master [slowapps:app.2]");
     pid_t new_kids[MAX_KIDS];
-    assert_true(wait_children(stray_pid, 1, new_kids, 10000));
+    assert_true(h_wait_children(stray_pid, 1, new_kids, 10000));
     char want[96];
     snprintf(want, sizeof(want), "Listening at: http://127.0.0.1:%d (%d)", s->port, (int)stray_pid);
     assert_int_equal(h_log_count(s, want), 1);
@@ -871,7 +834,7 @@ static void test_daemon_winch(void **state)
     const char *extra[] = {"-w", "2", NULL};
     pid_t pid = start_daemon(port, extra, &flog);
     pid_t old[MAX_KIDS], kids[MAX_KIDS];
-    assert_true(wait_children(pid, 2, old, 10000));
+    assert_true(h_wait_children(pid, 2, old, 10000));
     kill(pid, SIGWINCH);
     assert_true(h_wait_log(&flog, "[INFO] graceful stop of workers", 1, 5000));
     for (int i = 0; i < 2; i++)
@@ -880,7 +843,7 @@ static void test_daemon_winch(void **state)
     assert_int_equal(h_children(pid, kids, MAX_KIDS), 0);
     assert_false(h_pid_gone(pid));
     kill(pid, SIGTTIN);
-    assert_true(wait_children(pid, 1, kids, 10000));
+    assert_true(h_wait_children(pid, 1, kids, 10000));
     assert_true(h_wait_log(&flog, "Booting worker with pid", 3, 10000));
     assert_int_equal(h_get(port, "/", NULL, 0), 200);
     stop_daemon(&flog, kids, 1);

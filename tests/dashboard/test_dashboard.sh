@@ -498,49 +498,37 @@ else
   not_ok "terminal hangup: the server shuts down and every worker is gone" "no start"
 fi
 
-# 25. gthread: one worker runs three requests at once; its row shows the
-# oldest and how many more
-PORT=$(free_port)
-start_dashboard "$CG_ROOT/tests/dashboard/apps" -k gthread --threads 4 -b "127.0.0.1:$PORT" slowapp:app
-if wait_screen 'Workers 1/1' && wait_screen 'gthread'; then
-  for i in 1 2 3; do
-    curl -s -m 10 "http://127.0.0.1:$PORT/sleep?4" >/dev/null 2>&1 &
-  done
-  if wait_screen 'GET /sleep\?4 127\.0\.0\.1 \(\+2\)'; then
-    ok "gthread: a worker's row shows its oldest request and how many more run"
+# three_at_once CLASS WHAT ARGS...: one worker of CLASS runs three sleeping
+# requests at once; its row shows the oldest and how many more
+three_at_once() {
+  local cls=$1 what=$2; shift 2
+  local name="$cls: a worker's row shows its oldest request and how many more $what run"
+  PORT=$(free_port)
+  start_dashboard "$CG_ROOT/tests/dashboard/apps" -k "$cls" "$@" -b "127.0.0.1:$PORT" slowapp:app
+  if wait_screen 'Workers 1/1' && wait_screen "$cls"; then
+    for i in 1 2 3; do
+      curl -s -m 10 "http://127.0.0.1:$PORT/sleep?4" >/dev/null 2>&1 &
+    done
+    if wait_screen 'GET /sleep\?4 127\.0\.0\.1 \(\+2\)'; then
+      ok "$name"
+    else
+      not_ok "$name"
+    fi
+    wait
+    key Q
+    wait_screen '\[y/N\]' && key y
+    wait_dead "$WAIT"
   else
-    not_ok "gthread: a worker's row shows its oldest request and how many more run"
+    not_ok "$name" "no start"
   fi
-  wait
-  key Q
-  wait_screen '\[y/N\]' && key y
-  wait_dead "$WAIT"
-else
-  not_ok "gthread: a worker's row shows its oldest request and how many more run" "no start"
-fi
+}
 
-# 26. gevent: one worker runs three sleeping requests in greenlets (the
-# sleep is monkey-patched); its row shows the oldest and how many more
-PORT=$(free_port)
-# (greenlets copy stack slices across ASan's redzones: see src/green.c)
-ASAN_OPTIONS="$ASAN_OPTIONS:replace_intrin=0" \
-  start_dashboard "$CG_ROOT/tests/dashboard/apps" -k gevent -b "127.0.0.1:$PORT" slowapp:app
-if wait_screen 'Workers 1/1' && wait_screen 'gevent'; then
-  for i in 1 2 3; do
-    curl -s -m 10 "http://127.0.0.1:$PORT/sleep?4" >/dev/null 2>&1 &
-  done
-  if wait_screen 'GET /sleep\?4 127\.0\.0\.1 \(\+2\)'; then
-    ok "gevent: a worker's row shows its oldest request and how many more greenlets run"
-  else
-    not_ok "gevent: a worker's row shows its oldest request and how many more greenlets run"
-  fi
-  wait
-  key Q
-  wait_screen '\[y/N\]' && key y
-  wait_dead "$WAIT"
-else
-  not_ok "gevent: a worker's row shows its oldest request and how many more greenlets run" "no start"
-fi
+# 25. gthread: threads
+three_at_once gthread threads --threads 4
+
+# 26. gevent: greenlets (the sleep is monkey-patched); greenlets copy stack
+# slices across ASan's redzones (see src/green.c)
+ASAN_OPTIONS="$ASAN_OPTIONS:replace_intrin=0" three_at_once gevent greenlets
 
 # 27. no sanitizer report from any process
 # (ls lists what exists of either; its status would fail on one missing)

@@ -232,8 +232,7 @@ static PyObject *green_run(PyObject *self, PyObject *arg)
 
 static PyMethodDef run_def = {"cgunicorn_serve_connection", green_run, METH_O, NULL};
 
-/* serve.c's spawn: called by the loop without the GIL. */
-static int green_spawn(void *conn)
+int cg_green_spawn(void *conn)
 {
     int rc = 0;
 
@@ -289,9 +288,4 @@ fail:;
     Py_XDECREF(pair);
     Py_XDECREF(mod);
     return -1;
-}
-
-int (*cg_green_spawner(void))(void *)
-{
-    return green_spawn;
 }

@@ -17,7 +17,8 @@ int cg_green_check(const char *kind, char *err, size_t errlen);
  * the library fails to load. */
 int cg_green_setup(const char *kind);
 
-/* The spawn function for cg_serve_opts once cg_green_setup succeeded. */
-int (*cg_green_spawner(void))(void *);
+/* cg_serve_opts' spawn, once cg_green_setup succeeded: a pooled greenlet
+ * serves conn (cg_serve_green_conn).  Called by the loop without the GIL. */
+int cg_green_spawn(void *conn);
 
 #endif

@@ -367,7 +367,7 @@ void cg_worker_main(const cg_worker_params *p)
         .reloader_event = reloader_event,
         .thread_start = cg_py_thread_attach,
         .on_request = on_request,
-        .spawn = green ? cg_green_spawner() : NULL,
+        .spawn = green ? cg_green_spawn : NULL,
     };
     limits_from_config(&o.lim, p->cfg);
     const char *pp = cg_config_str(p->cfg, CG_SET_proxy_protocol);
